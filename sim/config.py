@@ -1,0 +1,271 @@
+"""The configuration schema: structured-config dataclasses, their defaults, ranges and validation.
+
+Hydra composes `configs/` over this schema, so an unknown key or a wrong type fails at start with
+the key's full name. Ranges are checked by `validate()`, before anything is written: one line
+names the full key, the value and the allowed range.
+
+Defaults here are neutral; the calibrated values, with their units and sources, live in the YAML
+files of `configs/`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+
+class ConfigError(ValueError):
+    """A configuration value outside its allowed range."""
+
+
+def bounded(default: Any, lo: float | None = None, hi: float | None = None, *,
+            lo_open: bool = False, hi_open: bool = False) -> Any:
+    """A field with an allowed range, checked by `validate()`."""
+    return field(default=default, metadata={"range": (lo, hi, lo_open, hi_open)})
+
+
+def probability(default: float) -> Any:
+    return bounded(default, 0.0, 1.0)
+
+
+def positive(default: float) -> Any:
+    return bounded(default, 0.0, None, lo_open=True)
+
+
+def log_hazard_ratio(default: float) -> Any:
+    # exp(+-5) is a 150-fold hazard change: anything beyond is a typo, not a belief.
+    return bounded(default, -5.0, 5.0)
+
+
+AGE_BAND_EDGES = (10, 15, 20, 25, 30, 40, 50)
+"""Lower edges of the reporting age bands; the last band runs to `population.max_age`."""
+
+MIN_AGE = AGE_BAND_EDGES[0]
+"""Residents enter at this age (the youngest age any program in the catalogue targets)."""
+
+
+@dataclass
+class PopulationConfig:
+    """A synthetic population: who lives where, and the risk factors they carry."""
+
+    name: str = "city"
+    size: int = bounded(100_000, 1_000, 50_000_000)
+    communities: int = bounded(49, 1, 32_767)
+    max_age: int = bounded(65, 55, 90)  # residents leave at this age (years)
+    male_share: float = probability(0.5)
+    # Individual propensity: lognormal multiplier on the offending hazard, mean 1.
+    propensity_sigma: float = bounded(1.0, 0.0, 3.0)
+    # Prevalence of each static risk factor among entrants at average community disadvantage.
+    family_adversity: float = probability(0.2)
+    disengagement: float = probability(0.15)
+    substance_use: float = probability(0.1)
+    gang_membership_male: float = probability(0.02)
+    gang_membership_female: float = probability(0.004)
+    firearm_access: float = probability(0.1)
+    # Communities: disadvantage is a z-score; risk factors are likelier where it is high.
+    disadvantage_sd: float = bounded(1.0, 0.0, 3.0)
+    disadvantage_risk_slope: float = bounded(0.5, 0.0, 3.0)  # log-odds per SD
+    # Peer network.
+    peer_ties: int = bounded(3, 0, 50)  # ties each resident makes (degree is about twice this)
+    peer_ties_within_community: float = probability(0.85)
+    peer_age_window_years: float = bounded(4.0, 0.5, 20.0)
+    gang_ties: int = bounded(3, 0, 50)  # extra ties each gang member makes to other members
+
+
+@dataclass
+class RiskEffects:
+    """Log hazard ratios of the static risk factors on offending."""
+
+    family_adversity: float = log_hazard_ratio(0.4)
+    disengagement: float = log_hazard_ratio(0.5)
+    substance_use: float = log_hazard_ratio(0.5)
+    gang_membership: float = log_hazard_ratio(1.2)
+    firearm_access: float = log_hazard_ratio(0.3)
+
+
+@dataclass
+class BehaviourConfig:
+    """Offending, victimisation and contagion."""
+
+    # Offences a year by a male at peak age, with no risk factor, mean propensity, average
+    # community; the age curve scales it by age (linear between the listed ages).
+    base_offending_per_year: float = bounded(0.2, 0.0, 50.0)
+    age_curve_ages: list[int] = field(default_factory=lambda: [10, 15, 18, 22, 30, 40, 50, 65])
+    age_curve_relative: list[float] = field(
+        default_factory=lambda: [0.1, 0.8, 1.0, 0.85, 0.5, 0.3, 0.15, 0.05])
+    female_relative_offending: float = bounded(0.25, 0.0, 1.0)
+    violent_share: float = probability(0.25)  # share of offences that are violent
+    risk: RiskEffects = field(default_factory=RiskEffects)
+    # Contagion (Green, Horel & Papachristos 2017): exposure to violence through peer ties.
+    peer_contagion: float = log_hazard_ratio(0.3)  # per unit of exposure
+    exposure_half_life_weeks: float = bounded(18.0, 0.1, 520.0)
+    homicide_exposure_weight: float = bounded(3.0, 0.0, 100.0)
+    # Victim-offender overlap: a victim's own hazard rises, then decays.
+    retaliation: float = log_hazard_ratio(0.7)
+    retaliation_half_life_weeks: float = bounded(8.0, 0.1, 520.0)
+    # Release from prison: hazard raised at release, decaying (the first months are riskiest).
+    post_release: float = log_hazard_ratio(0.7)
+    post_release_half_life_weeks: float = bounded(26.0, 0.1, 520.0)
+    # Victims.
+    victim_among_peers: float = probability(0.3)
+    victim_in_own_community: float = probability(0.8)
+    victim_female_relative: float = bounded(0.8, 0.0, 1.0)
+    victim_age_relative: list[float] = field(
+        default_factory=lambda: [0.5, 1.0, 1.0, 0.8, 0.6, 0.4, 0.25])  # one per age band
+    lethality: float = probability(0.002)  # share of violent offences that kill, no firearm
+    firearm_lethality_ratio: float = bounded(4.0, 1.0, 100.0)
+    # Communities.
+    community_disadvantage: float = log_hazard_ratio(0.2)  # per SD of disadvantage
+    community_violence: float = log_hazard_ratio(0.2)  # per unit of relative violence
+    collective_efficacy: float = log_hazard_ratio(0.5)  # hazard falls as efficacy rises
+    violence_half_life_weeks: float = bounded(13.0, 0.1, 520.0)
+    spillover: float = probability(0.25)  # weight of neighbouring communities' violence
+    efficacy_baseline: float = probability(0.5)
+    efficacy_disadvantage_slope: float = bounded(0.1, 0.0, 1.0)  # per SD
+    efficacy_violence_erosion: float = bounded(0.05, 0.0, 1.0)  # per unit relative violence
+    efficacy_adjustment_per_week: float = probability(0.02)
+
+
+@dataclass
+class JusticeConfig:
+    """Policing, courts, prisons and supervision."""
+
+    clearance_violent: float = probability(0.3)  # arrest probability per violent offence
+    clearance_other: float = probability(0.1)
+    clearance_homicide: float = probability(0.6)
+    police_presence: float = bounded(1.0, 0.0, 10.0)  # multiplier on clearance, every community
+    supervision_detection: float = bounded(1.5, 1.0, 10.0)  # clearance multiplier when supervised
+    conviction_probability: float = probability(0.6)
+    prison_probability_violent: float = probability(0.5)
+    prison_probability_other: float = probability(0.2)
+    prison_prior_conviction_ratio: float = bounded(1.5, 1.0, 10.0)
+    sentence_median_weeks_violent: float = bounded(104.0, 1.0, 2600.0)
+    sentence_median_weeks_other: float = bounded(52.0, 1.0, 2600.0)
+    sentence_median_weeks_homicide: float = bounded(780.0, 1.0, 2600.0)
+    sentence_sigma: float = bounded(0.6, 0.0, 3.0)  # lognormal spread of sentence lengths
+    parole_weeks: int = bounded(156, 0, 1040)
+    probation_weeks: int = bounded(104, 0, 1040)
+    revocation_per_year: float = bounded(0.1, 0.0, 10.0)  # technical violations, supervised
+    revocation_weeks: int = bounded(26, 1, 520)
+    cost_per_prisoner_year: float = bounded(33_274.0, 0.0, 1e7)
+
+
+@dataclass
+class ScenarioConfig:
+    """A named policy: a bundle of programs (programs arrive with the program catalogue)."""
+
+    name: str = "baseline"
+    description: str = ""
+    programs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class VpsimConfig:
+    seed: int = bounded(0, 0, 2**63 - 1)
+    years: int = bounded(10, 1, 200)  # simulated after burn-in
+    burn_in_years: int = bounded(5, 0, 100)  # simulated first, discarded from every outcome
+    progress: bool = True
+    figures: bool = True
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
+    justice: JusticeConfig = field(default_factory=JusticeConfig)
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+
+
+def register() -> None:
+    """Register the schema so `configs/config.yaml` can build on it."""
+    ConfigStore.instance().store(name="vpsim_schema", node=VpsimConfig)
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def _range_text(lo, hi, lo_open, hi_open) -> str:
+    if hi is None:
+        return f"{'>' if lo_open else '>='} {_fmt(lo)}"
+    if lo is None:
+        return f"{'<' if hi_open else '<='} {_fmt(hi)}"
+    return f"{'(' if lo_open else '['}{_fmt(lo)}, {_fmt(hi)}{')' if hi_open else ']'}"
+
+
+def _check_ranges(schema, node, prefix: str) -> None:
+    for f in fields(schema):
+        key = f"{prefix}{f.name}"
+        value = getattr(node, f.name)
+        if is_dataclass(value):
+            _check_ranges(type(value), value, key + ".")
+            continue
+        bounds = f.metadata.get("range")
+        if bounds is None or isinstance(value, bool):
+            continue
+        lo, hi, lo_open, hi_open = bounds
+        bad = (not math.isfinite(value)
+               or (lo is not None and (value <= lo if lo_open else value < lo))
+               or (hi is not None and (value >= hi if hi_open else value > hi)))
+        if bad:
+            raise ConfigError(f"{key} = {value!r} is out of range: allowed "
+                              f"{_range_text(lo, hi, lo_open, hi_open)}")
+
+
+def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
+    """Check every range and cross-field rule; return the config as a typed object.
+
+    Raises ConfigError with one line naming the full key and the allowed range.
+    """
+    if isinstance(cfg, DictConfig):
+        obj = OmegaConf.to_object(cfg)
+    else:
+        obj = cfg
+    _check_ranges(VpsimConfig, obj, "")
+    pop, beh = obj.population, obj.behaviour
+    if pop.communities > pop.size // 20:
+        raise ConfigError(f"population.communities = {pop.communities} is out of range: allowed "
+                          f"[1, {pop.size // 20}] (at least 20 residents a community)")
+    ages, rel = beh.age_curve_ages, beh.age_curve_relative
+    if len(ages) < 2 or len(ages) != len(rel):
+        raise ConfigError(f"behaviour.age_curve_ages has {len(ages)} ages and "
+                          f"behaviour.age_curve_relative {len(rel)} values: need the same "
+                          "number, at least 2")
+    if any(b <= a for a, b in zip(ages, ages[1:])) or ages[0] > MIN_AGE or ages[-1] < pop.max_age:
+        raise ConfigError(f"behaviour.age_curve_ages = {list(ages)} must increase and cover "
+                          f"ages [{MIN_AGE}, {pop.max_age}]")
+    if any(not (0.0 <= r <= 10.0) for r in rel):
+        raise ConfigError(f"behaviour.age_curve_relative = {list(rel)}: each value allowed "
+                          "[0, 10]")
+    n_bands = len(AGE_BAND_EDGES)
+    if len(beh.victim_age_relative) != n_bands or any(
+            not (0.0 <= w <= 1.0) for w in beh.victim_age_relative):
+        raise ConfigError(f"behaviour.victim_age_relative = {list(beh.victim_age_relative)}: "
+                          f"need {n_bands} values (one per age band), each allowed [0, 1]")
+    if max(beh.victim_age_relative) == 0.0:
+        raise ConfigError("behaviour.victim_age_relative: at least one band must be > 0")
+    weeks = 52 * (obj.years + obj.burn_in_years)
+    if weeks >= 2**24:
+        raise ConfigError(f"years + burn_in_years = {weeks // 52} is out of range: allowed "
+                          f"<= {2**24 // 52 - 1}")
+    return obj
+
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def load(overrides: list[str] | tuple[str, ...] = ()) -> VpsimConfig:
+    """Compose `configs/` with Hydra overrides (as on the command line) and validate.
+
+    For scripts, tests and notebooks: `load(["population=small", "seed=3"])`.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register()
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    return validate(cfg)

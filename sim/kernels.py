@@ -1,0 +1,480 @@
+"""The weekly step over residents: numba kernels over struct-of-arrays state.
+
+The order of one week (DESIGN.md), and where each stage runs:
+
+1. demography: exits (age `max_age`, or killed last week) and entrants in the same slot
+   -> `step_residents`
+2. programs -> (program catalogue; not yet part of the step)
+3. offending: weekly hazard h = base(age, sex) x static risk x community multiplier
+   x exp(peer_contagion x exposure + post-release term + retaliation term);
+   P(offend) = 1 - exp(-h); an offence is violent with probability `violent_share`
+   -> `step_residents`, which queues offences
+4. victimisation: each violent offence picks a victim (a peer, the own or an adjacent
+   community, weighted by age and sex); some offences kill (more with firearm access)
+   -> `process_offences`
+5. justice: arrest (clearance x police presence, more when supervised), conviction, prison or
+   probation, sentence length; technical violations of supervision
+   -> `process_offences` (offences), `step_residents` (supervision)
+6. release: sentences that end release people into supervision; a release opens a recidivism
+   spell -> `step_residents`, in the same pass as stage 1. A sentence starting this week ends
+   in a later week, so releasing before stage 5 is the same as releasing after it.
+7. contagion and communities: every violent incident exposes the peers of its victim and of its
+   offender (exposure decays with `exposure_half_life_weeks`, applied at the start of the next
+   week, before offending reads it) -> `process_offences`; community violence and collective
+   efficacy -> `ViolencePreventionModel._update_communities` (numpy, O(communities))
+8. record: counts by statistic, sex and age band -> `counts`; spells -> `Spells`
+
+Every random number is `rng.uniform(key, week, resident, stream)`: no generator state.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from . import rng
+from .rng import normal, uniform
+
+# Justice states.
+FREE = 0
+INCARCERATED = 1
+SUPERVISED = 2  # on parole after release, or on probation
+DEAD = 3  # killed this week; the slot takes a new entrant next week
+
+# Static risk factors, bits of `risk_flags`.
+FAMILY_ADVERSITY = 1
+DISENGAGEMENT = 2
+SUBSTANCE_USE = 4
+GANG_MEMBERSHIP = 8
+FIREARM_ACCESS = 16
+
+NEVER = -(2**30)  # an event week that never happened
+
+INIT_WEEK = 2**24 - 1  # counter 'week' of the initial population's draws (runs are shorter)
+
+# Statistics recorded weekly by sex and age band: counts[stat, sex, band].
+POPULATION = 0
+INCARCERATED_STOCK = 1
+SUPERVISED_STOCK = 2
+VIOLENT_OFFENCES = 3
+OTHER_OFFENCES = 4
+VICTIMISATIONS = 5
+NEW_VICTIMS = 6  # first victimisation of this resident in the current year
+HOMICIDES = 7  # by the victim's sex and age band
+ARRESTS = 8
+VIOLENT_ARRESTS = 9
+ADMISSIONS = 10
+RELEASES = 11
+STAT_NAMES = (
+    "population", "incarcerated", "supervised", "violent_offences", "other_offences",
+    "victimisations", "new_victims", "homicides", "arrests", "violent_arrests",
+    "admissions", "releases",
+)
+N_STATS = len(STAT_NAMES)
+
+# Scalars the kernels keep between weeks: tallies[...]
+N_SPELLS = 0
+N_INCARCERATED = 1
+N_TALLIES = 2
+
+
+class Params(NamedTuple):
+    """Scalar parameters of the kernels, derived from the config by `params_from_config`."""
+
+    key: np.uint64
+    min_age_weeks: int
+    max_age_weeks: int
+    male_share: float
+    propensity_sigma: float
+    disadvantage_risk_slope: float
+    logit_family_adversity: float
+    logit_disengagement: float
+    logit_substance_use: float
+    logit_gang_male: float
+    logit_gang_female: float
+    logit_firearm: float
+    hr_family_adversity: float  # log hazard ratios
+    hr_disengagement: float
+    hr_substance_use: float
+    hr_gang: float
+    hr_firearm: float
+    violent_share: float
+    peer_contagion: float
+    exposure_decay: float  # weekly multiplier
+    homicide_exposure_weight: float
+    retaliation: float
+    retaliation_rate: float  # per week
+    retaliation_horizon: int  # weeks after which the term is negligible
+    post_release: float
+    post_release_rate: float
+    post_release_horizon: int
+    victim_among_peers: float
+    victim_in_own_community: float
+    lethality: float
+    firearm_lethality_ratio: float
+    clearance_violent: float
+    clearance_other: float
+    clearance_homicide: float
+    supervision_detection: float
+    conviction_probability: float
+    prison_probability_violent: float
+    prison_probability_other: float
+    prison_prior_conviction_ratio: float
+    sentence_median_weeks_violent: float
+    sentence_median_weeks_other: float
+    sentence_median_weeks_homicide: float
+    sentence_sigma: float
+    parole_weeks: int
+    probation_weeks: int
+    revocation_probability: float  # weekly
+    revocation_weeks: int
+
+
+class Tables(NamedTuple):
+    """Arrays that do not change during a run."""
+
+    base_hazard: np.ndarray  # [sex, age in years] weekly hazard, float64
+    band_of_age: np.ndarray  # [age in years] -> age band, int64
+    victim_weight: np.ndarray  # [sex, band] acceptance probability, float64
+    community_start: np.ndarray  # [community] first resident, int64
+    community_size: np.ndarray  # [community] residents, int64
+    community_disadvantage: np.ndarray  # [community] z-score, float64
+    community_adj_ptr: np.ndarray  # CSR of adjacent communities
+    community_adj_idx: np.ndarray
+    peer_ptr: np.ndarray  # CSR of the peer network over residents, int64
+    peer_idx: np.ndarray  # int32
+
+
+class Spells(NamedTuple):
+    """One row per release from prison: the recidivism follow-up (NEVER-free: -1 = no event)."""
+
+    resident: np.ndarray  # int32
+    release_week: np.ndarray  # int32
+    age_at_release: np.ndarray  # int16, years
+    rearrest_week: np.ndarray  # int32, first arrest after release, or -1
+    reincarceration_week: np.ndarray  # int32, first admission after release, or -1
+    end_week: np.ndarray  # int32, spell closed (admission, exit from the population), or -1
+
+
+def empty_spells(capacity: int) -> Spells:
+    return Spells(
+        resident=np.zeros(capacity, np.int32),
+        release_week=np.zeros(capacity, np.int32),
+        age_at_release=np.zeros(capacity, np.int16),
+        rearrest_week=np.full(capacity, -1, np.int32),
+        reincarceration_week=np.full(capacity, -1, np.int32),
+        end_week=np.full(capacity, -1, np.int32),
+    )
+
+
+def grow_spells(spells: Spells, capacity: int) -> Spells:
+    grown = empty_spells(capacity)
+    n = spells.resident.shape[0]
+    for old, new in zip(spells, grown):
+        new[:n] = old
+    return grown
+
+
+@njit(inline="always", cache=True)
+def _bernoulli_logit(u, logit):
+    return u < 1.0 / (1.0 + np.exp(-logit))
+
+
+@njit(cache=True)
+def enter_resident(r, p, t, i, week, birth_week):
+    """Make slot `i` a new resident born in `birth_week`: sex, risk factors, clean record.
+
+    Risk factors are likelier in disadvantaged communities (logit shift). The static risk is the
+    propensity (lognormal, mean 1) times the hazard ratios of the risk factors carried.
+    """
+    key = p.key
+    c = r.community[i]
+    shift = p.disadvantage_risk_slope * t.community_disadvantage[c]
+    male = uniform(key, week, i, rng.ENTRANT) < p.male_share
+    sigma = p.propensity_sigma
+    log_risk = sigma * normal(key, week, i, rng.ENTRANT + 1) - 0.5 * sigma * sigma
+    flags = 0
+    if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 3), p.logit_family_adversity + shift):
+        flags |= FAMILY_ADVERSITY
+        log_risk += p.hr_family_adversity
+    if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 4), p.logit_disengagement + shift):
+        flags |= DISENGAGEMENT
+        log_risk += p.hr_disengagement
+    if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 5), p.logit_substance_use + shift):
+        flags |= SUBSTANCE_USE
+        log_risk += p.hr_substance_use
+    gang_logit = p.logit_gang_male if male else p.logit_gang_female
+    if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 6), gang_logit + shift):
+        flags |= GANG_MEMBERSHIP
+        log_risk += p.hr_gang
+    if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 7), p.logit_firearm + shift):
+        flags |= FIREARM_ACCESS
+        log_risk += p.hr_firearm
+    r.sex[i] = 1 if male else 0
+    r.birth_week[i] = birth_week
+    r.risk_flags[i] = flags
+    r.static_risk[i] = np.exp(log_risk)
+    r.justice_state[i] = FREE
+    r.week_released[i] = NEVER
+    r.week_sentence_ends[i] = NEVER
+    r.week_supervision_ends[i] = NEVER
+    r.week_last_arrest[i] = NEVER
+    r.week_victimised[i] = NEVER
+    r.prior_arrests[i] = 0
+    r.convictions[i] = 0
+    r.victimisations[i] = 0
+    r.open_spell[i] = -1
+    r.exposure[i] = 0.0
+
+
+@njit(cache=True)
+def init_residents(r, p, t, birth_week):
+    """Draw every resident of the initial population (birth weeks given)."""
+    for i in range(r.birth_week.shape[0]):
+        enter_resident(r, p, t, i, INIT_WEEK, birth_week[i])
+
+
+@njit(inline="always", cache=True)
+def _close_spell(r, spells, i, week):
+    s = r.open_spell[i]
+    if s >= 0:
+        spells.end_week[s] = week
+        r.open_spell[i] = -1
+
+
+@njit(inline="always", cache=True)
+def _admit(r, spells, tallies, i, week, weeks):
+    r.justice_state[i] = INCARCERATED
+    r.week_sentence_ends[i] = week + weeks
+    tallies[N_INCARCERATED] += 1
+    s = r.open_spell[i]
+    if s >= 0:
+        spells.reincarceration_week[s] = week
+        spells.end_week[s] = week
+        r.open_spell[i] = -1
+
+
+@njit(inline="always", cache=True)
+def _release(r, p, spells, tallies, i, week, age):
+    tallies[N_INCARCERATED] -= 1
+    r.week_released[i] = week
+    if p.parole_weeks > 0:
+        r.justice_state[i] = SUPERVISED
+        r.week_supervision_ends[i] = week + p.parole_weeks
+    else:
+        r.justice_state[i] = FREE
+    s = tallies[N_SPELLS]
+    tallies[N_SPELLS] = s + 1
+    spells.resident[s] = i
+    spells.release_week[s] = week
+    spells.age_at_release[s] = age
+    spells.rearrest_week[s] = -1
+    spells.reincarceration_week[s] = -1
+    spells.end_week[s] = -1
+    r.open_spell[i] = s
+
+
+@njit(inline="always", cache=True)
+def offending_hazard(r, p, t, comm_hazard, i, week, age):
+    """Weekly offending hazard of free resident `i` (stage 3)."""
+    h = t.base_hazard[r.sex[i], age] * r.static_risk[i] * comm_hazard[r.community[i]]
+    x = p.peer_contagion * r.exposure[i]
+    dt = week - r.week_released[i]
+    if dt < p.post_release_horizon:
+        x += p.post_release * np.exp(-p.post_release_rate * dt)
+    dv = week - r.week_victimised[i]
+    if dv < p.retaliation_horizon:
+        x += p.retaliation * np.exp(-p.retaliation_rate * dv)
+    if x != 0.0:
+        h *= np.exp(x)
+    return h
+
+
+@njit(cache=True)
+def step_residents(week, r, p, t, comm_hazard, counts, offences, spells, tallies):
+    """Stages 1, 3, 5 (supervision) and 6 for every resident; returns the offences queued.
+
+    `offences[k]` is the offender's index for a violent offence, its bitwise complement (~i) for
+    any other offence.
+    """
+    key = p.key
+    n_offences = 0
+    for i in range(r.birth_week.shape[0]):
+        state = r.justice_state[i]
+        # 1. demography
+        if state == DEAD or week - r.birth_week[i] >= p.max_age_weeks:
+            _close_spell(r, spells, i, week)  # censored: left the population
+            if state == INCARCERATED:
+                tallies[N_INCARCERATED] -= 1
+            enter_resident(r, p, t, i, week, week - p.min_age_weeks)
+            state = FREE
+        age = (week - r.birth_week[i]) // 52
+        sex = r.sex[i]
+        band = t.band_of_age[age]
+        counts[POPULATION, sex, band] += 1
+        if r.exposure[i] != 0.0:
+            e = r.exposure[i] * p.exposure_decay
+            r.exposure[i] = e if e > 1e-3 else 0.0
+        if state == INCARCERATED:
+            counts[INCARCERATED_STOCK, sex, band] += 1
+            # 6. release
+            if week >= r.week_sentence_ends[i]:
+                _release(r, p, spells, tallies, i, week, age)
+                counts[RELEASES, sex, band] += 1
+            continue
+        # 3. offending
+        h = offending_hazard(r, p, t, comm_hazard, i, week, age)
+        u = uniform(key, week, i, rng.OFFEND)
+        if u < h and u < 1.0 - np.exp(-h):  # 1 - exp(-h) <= h: skip the exp mostly
+            if uniform(key, week, i, rng.OFFENCE_TYPE) < p.violent_share:
+                offences[n_offences] = i
+            else:
+                offences[n_offences] = ~i
+            n_offences += 1
+        # 5. supervision: its term ends, or a technical violation sends the resident back
+        if state == SUPERVISED:
+            counts[SUPERVISED_STOCK, sex, band] += 1
+            if week >= r.week_supervision_ends[i]:
+                r.justice_state[i] = FREE
+            elif uniform(key, week, i, rng.REVOCATION) < p.revocation_probability:
+                _admit(r, spells, tallies, i, week, p.revocation_weeks)
+                counts[ADMISSIONS, sex, band] += 1
+    return n_offences
+
+
+@njit(inline="always", cache=True)
+def _can_be_victim(r, j, offender):
+    s = r.justice_state[j]
+    return j != offender and s != INCARCERATED and s != DEAD
+
+
+@njit(cache=True)
+def pick_victim(r, p, t, i, week):
+    """A victim for a violent offence by `i`, or -1 if none was found (stage 4)."""
+    key = p.key
+    lo = t.peer_ptr[i]
+    deg = t.peer_ptr[i + 1] - lo
+    if deg > 0 and uniform(key, week, i, rng.VICTIM_SOURCE) < p.victim_among_peers:
+        j = t.peer_idx[lo + np.int64(uniform(key, week, i, rng.VICTIM_TRY) * deg)]
+        if _can_be_victim(r, j, i):
+            return j
+    c = r.community[i]
+    if uniform(key, week, i, rng.VICTIM_COMMUNITY) >= p.victim_in_own_community:
+        a0 = t.community_adj_ptr[c]
+        na = t.community_adj_ptr[c + 1] - a0
+        if na > 0:
+            c = t.community_adj_idx[a0 + np.int64(uniform(key, week, i, rng.VICTIM_TRY + 1) * na)]
+    start = t.community_start[c]
+    size = t.community_size[c]
+    for attempt in range(7):
+        j = start + np.int64(uniform(key, week, i, rng.VICTIM_TRY + 2 + 2 * attempt) * size)
+        if not _can_be_victim(r, j, i):
+            continue
+        age = (week - r.birth_week[j]) // 52
+        w = t.victim_weight[r.sex[j], t.band_of_age[age]]
+        if attempt == 6 or uniform(key, week, i, rng.VICTIM_TRY + 3 + 2 * attempt) < w:
+            return j
+    return -1
+
+
+@njit(inline="always", cache=True)
+def _expose_peers(r, t, i, weight):
+    for k in range(t.peer_ptr[i], t.peer_ptr[i + 1]):
+        j = t.peer_idx[k]
+        r.exposure[j] += weight
+
+
+@njit(cache=True)
+def process_offences(week, year_start_week, n_offences, offences, r, p, t, police, counts,
+                     community_incidents, spells, tallies):
+    """Stages 4 (victimisation), 5 (justice) and 7 (peer exposure) for this week's offences."""
+    key = p.key
+    for k in range(n_offences):
+        code = offences[k]
+        violent = code >= 0
+        i = code if violent else ~code
+        state = r.justice_state[i]
+        if state == DEAD:  # killed by an offence processed earlier this week
+            continue
+        age = (week - r.birth_week[i]) // 52
+        sex = r.sex[i]
+        band = t.band_of_age[age]
+        c = r.community[i]
+        homicide = False
+        # 4. victimisation
+        if violent:
+            counts[VIOLENT_OFFENCES, sex, band] += 1
+            v = pick_victim(r, p, t, i, week)
+            if v >= 0:
+                community_incidents[r.community[v]] += 1
+                vsex = r.sex[v]
+                vband = t.band_of_age[(week - r.birth_week[v]) // 52]
+                counts[VICTIMISATIONS, vsex, vband] += 1
+                if r.week_victimised[v] < year_start_week:
+                    counts[NEW_VICTIMS, vsex, vband] += 1
+                r.week_victimised[v] = week
+                if r.victimisations[v] < 32767:
+                    r.victimisations[v] += 1
+                lethality = p.lethality
+                if r.risk_flags[i] & FIREARM_ACCESS:
+                    lethality *= p.firearm_lethality_ratio
+                weight = 1.0
+                if uniform(key, week, i, rng.LETHAL) < lethality:
+                    homicide = True
+                    counts[HOMICIDES, vsex, vband] += 1
+                    r.justice_state[v] = DEAD
+                    weight = p.homicide_exposure_weight
+                # 7. contagion: the peers of victim and offender are exposed
+                _expose_peers(r, t, v, weight)
+                _expose_peers(r, t, i, weight)
+            else:
+                community_incidents[c] += 1
+        else:
+            counts[OTHER_OFFENCES, sex, band] += 1
+        # 5. justice
+        if homicide:
+            clearance = p.clearance_homicide
+        elif violent:
+            clearance = p.clearance_violent
+        else:
+            clearance = p.clearance_other
+        p_arrest = clearance * police[c]
+        if state == SUPERVISED:
+            p_arrest *= p.supervision_detection
+        if uniform(key, week, i, rng.ARREST) >= p_arrest:
+            continue
+        if r.prior_arrests[i] < 32767:
+            r.prior_arrests[i] += 1
+        r.week_last_arrest[i] = week
+        counts[ARRESTS, sex, band] += 1
+        if violent:
+            counts[VIOLENT_ARRESTS, sex, band] += 1
+        s = r.open_spell[i]
+        if s >= 0 and spells.rearrest_week[s] < 0:
+            spells.rearrest_week[s] = week
+        if state == INCARCERATED:  # supervision revoked earlier this week
+            continue
+        if uniform(key, week, i, rng.CONVICT) >= p.conviction_probability:
+            continue
+        if homicide:
+            p_prison = 1.0
+            median = p.sentence_median_weeks_homicide
+        elif violent:
+            p_prison = p.prison_probability_violent
+            median = p.sentence_median_weeks_violent
+        else:
+            p_prison = p.prison_probability_other
+            median = p.sentence_median_weeks_other
+        if r.convictions[i] > 0:
+            p_prison = min(1.0, p_prison * p.prison_prior_conviction_ratio)
+        if r.convictions[i] < 32767:
+            r.convictions[i] += 1
+        if uniform(key, week, i, rng.PRISON) < p_prison:
+            length = median * np.exp(p.sentence_sigma * normal(key, week, i, rng.SENTENCE_A))
+            weeks = max(1, np.int64(length + 0.5))
+            _admit(r, spells, tallies, i, week, weeks)
+            counts[ADMISSIONS, sex, band] += 1
+        elif p.probation_weeks > 0:
+            r.justice_state[i] = SUPERVISED
+            r.week_supervision_ends[i] = max(r.week_supervision_ends[i],
+                                             week + p.probation_weeks)

@@ -1,0 +1,201 @@
+"""Outcomes of a run, measured after burn-in: rates, recidivism, equity, costs.
+
+Recidivism is a Kaplan-Meier estimate over every release after burn-in: a spell ends in an event
+(first arrest, or first admission, after release) or is censored (the resident left the
+population, went back to prison without an arrest, or the run ended). A release with too little
+follow-up is censored, never counted as "not re-arrested".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from . import kernels
+from .kernels import (ADMISSIONS, ARRESTS, HOMICIDES, INCARCERATED_STOCK, NEW_VICTIMS,
+                      OTHER_OFFENCES, POPULATION, STAT_NAMES, VICTIMISATIONS, VIOLENT_ARRESTS,
+                      VIOLENT_OFFENCES)
+
+if TYPE_CHECKING:
+    from .model import ViolencePreventionModel
+
+WEEKS_PER_YEAR = 52
+SEXES = ("female", "male")
+RELEASE_AGE_GROUPS = {"<=24": (0, 24), "25-39": (25, 39), ">=40": (40, 200)}
+
+
+def kaplan_meier(durations: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Survival S(t) just after each distinct event time.
+
+    Censored at t means still at risk at t (events at t happen first). Returns (event times,
+    survival after each), both sorted by time.
+    """
+    durations = np.asarray(durations, np.float64)
+    events = np.asarray(events, bool)
+    if durations.shape != events.shape:
+        raise ValueError("durations and events must have the same shape")
+    if durations.size and durations.min() < 0:
+        raise ValueError("durations must be non-negative")
+    times = np.unique(durations[events])
+    if times.size == 0:
+        return times, np.ones(0)
+    sorted_durations = np.sort(durations)
+    at_risk = durations.size - np.searchsorted(sorted_durations, times, side="left")
+    sorted_event_times = np.sort(durations[events])
+    deaths = (np.searchsorted(sorted_event_times, times, side="right")
+              - np.searchsorted(sorted_event_times, times, side="left"))
+    return times, np.cumprod(1.0 - deaths / at_risk)
+
+
+def cumulative_incidence(durations, events, t: float) -> float | None:
+    """1 - S(t) by Kaplan-Meier; None if nobody was followed up to t."""
+    durations = np.asarray(durations, np.float64)
+    if durations.size == 0 or durations.max() < t:
+        return None
+    times, survival = kaplan_meier(durations, events)
+    k = np.searchsorted(times, t, side="right")
+    return float(1.0 - (survival[k - 1] if k > 0 else 1.0))
+
+
+def release_spells(model: ViolencePreventionModel) -> pd.DataFrame:
+    """Every release after burn-in with its follow-up, in weeks."""
+    n = int(model.tallies[kernels.N_SPELLS])
+    s = model.spells
+    df = pd.DataFrame({name: np.asarray(arr[:n]) for name, arr in zip(s._fields, s)})
+    df = df[df.release_week >= model.burn_in_weeks].reset_index(drop=True)
+    end = np.where(df.end_week >= 0, df.end_week, model.week).astype(np.int64)
+    for event, column in (("rearrest", "rearrest_week"),
+                          ("reincarceration", "reincarceration_week")):
+        happened = df[column].to_numpy() >= 0
+        df[f"{event}_event"] = happened
+        df[f"{event}_weeks"] = np.where(happened, df[column], end) - df.release_week
+    return df
+
+
+def _within(spells: pd.DataFrame, event: str, years: int) -> float | None:
+    return cumulative_incidence(spells[f"{event}_weeks"].to_numpy(),
+                                spells[f"{event}_event"].to_numpy(), WEEKS_PER_YEAR * years)
+
+
+def _per_100k_per_year(events: float, person_years: float) -> float:
+    return float(events / person_years * 1e5) if person_years > 0 else float("nan")
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return float(a / b) if b > 0 else None
+
+
+def summary(model: ViolencePreventionModel) -> dict:
+    """The headline outcomes of a finished run (after burn-in)."""
+    cfg = model.config
+    after = model.history[model.burn_in_weeks:model.week].astype(np.int64)
+    weeks = after.shape[0]
+    if weeks == 0:
+        raise ValueError("no week after burn-in has been simulated yet")
+    years = weeks / WEEKS_PER_YEAR
+    totals = after.sum(axis=(0, 2, 3))  # per statistic
+    person_years = totals[POPULATION] / WEEKS_PER_YEAR
+    residents = cfg.population.size
+
+    def rate(stat: int) -> float:
+        return _per_100k_per_year(totals[stat], person_years)
+
+    # Distinct victims per calendar year of the run (NEW_VICTIMS counts a first one per year).
+    full_years = weeks // WEEKS_PER_YEAR
+    if full_years:
+        per_year = after[:full_years * WEEKS_PER_YEAR, NEW_VICTIMS].sum(axis=(1, 2))
+        share_victimised = float(per_year.reshape(full_years, WEEKS_PER_YEAR).sum(axis=1).mean()
+                                 / residents)
+    else:
+        share_victimised = None
+
+    by_band = after.sum(axis=(0, 2))  # [stat, band]
+    band_person_years = by_band[POPULATION] / WEEKS_PER_YEAR
+    offending_by_band = {
+        label: (float((by_band[VIOLENT_OFFENCES, b] + by_band[OTHER_OFFENCES, b])
+                      / band_person_years[b] * 1000) if band_person_years[b] > 0 else None)
+        for b, label in enumerate(model.band_labels)}
+
+    by_sex = after.sum(axis=(0, 3))  # [stat, sex]
+    spells = release_spells(model)
+    age = spells.age_at_release.to_numpy()
+    rearrest_5_by_age = {}
+    for label, (lo, hi) in RELEASE_AGE_GROUPS.items():
+        group = spells[(age >= lo) & (age <= hi)]
+        rearrest_5_by_age[label] = _within(group, "rearrest", 5)
+
+    per_capita = model.community_incidents_after_burn_in / model.tables.community_size
+    p10, p90 = np.percentile(per_capita, [10, 90])
+    prisoner_years = totals[INCARCERATED_STOCK] / WEEKS_PER_YEAR
+    cost_incarceration = float(prisoner_years * cfg.justice.cost_per_prisoner_year)
+
+    def sex_rates(stat: int) -> dict:
+        py = by_sex[POPULATION] / WEEKS_PER_YEAR
+        return {s: _per_100k_per_year(by_sex[stat, k], py[k]) for k, s in enumerate(SEXES)}
+
+    def band_rates(stat: int) -> dict:
+        return {label: _per_100k_per_year(by_band[stat, b], band_person_years[b])
+                for b, label in enumerate(model.band_labels)}
+
+    return {
+        "scenario": cfg.scenario.name,
+        "population": cfg.population.name,
+        "residents": residents,
+        "years": cfg.years,
+        "burn_in_years": cfg.burn_in_years,
+        "seed": cfg.seed,
+        "violent_incidents_per_100k_per_year": rate(VIOLENT_OFFENCES),
+        "homicides_per_100k_per_year": rate(HOMICIDES),
+        "victimisations_per_100k_per_year": rate(VICTIMISATIONS),
+        "share_victimised_per_year": share_victimised,
+        "arrests_per_100k_per_year": rate(ARRESTS),
+        "violent_arrests_per_100k_per_year": rate(VIOLENT_ARRESTS),
+        "prison_admissions_per_100k_per_year": rate(ADMISSIONS),
+        "incarcerated_per_100k": float(totals[INCARCERATED_STOCK] / totals[POPULATION] * 1e5),
+        "releases": int(len(spells)),
+        "rearrest_within_1_year": _within(spells, "rearrest", 1),
+        "rearrest_within_3_years": _within(spells, "rearrest", 3),
+        "rearrest_within_5_years": _within(spells, "rearrest", 5),
+        "reincarceration_within_3_years": _within(spells, "reincarceration", 3),
+        "reincarceration_within_5_years": _within(spells, "reincarceration", 5),
+        "male_share_of_offenders": _ratio(by_sex[VIOLENT_OFFENCES, 1],
+                                          by_sex[VIOLENT_OFFENCES].sum()),
+        "male_share_of_violent_arrests": _ratio(by_sex[VIOLENT_ARRESTS, 1],
+                                                by_sex[VIOLENT_ARRESTS].sum()),
+        "offending_rate_by_age_band": offending_by_band,
+        "rearrest_within_5_years_by_age_at_release": rearrest_5_by_age,
+        "community_violence_p90_p10_ratio": _ratio(p90, p10),
+        "cost_incarceration": cost_incarceration,
+        "cost_incarceration_per_year": cost_incarceration / years,
+        "by_sex": {name: sex_rates(stat) for name, stat in (
+            ("violent_offences_per_100k_per_year", VIOLENT_OFFENCES),
+            ("victimisations_per_100k_per_year", VICTIMISATIONS),
+            ("homicide_victims_per_100k_per_year", HOMICIDES),
+            ("arrests_per_100k_per_year", ARRESTS),
+            ("prison_admissions_per_100k_per_year", ADMISSIONS))},
+        "by_age_band": {name: band_rates(stat) for name, stat in (
+            ("violent_offences_per_100k_per_year", VIOLENT_OFFENCES),
+            ("victimisations_per_100k_per_year", VICTIMISATIONS),
+            ("homicide_victims_per_100k_per_year", HOMICIDES),
+            ("arrests_per_100k_per_year", ARRESTS),
+            ("prison_admissions_per_100k_per_year", ADMISSIONS))},
+    }
+
+
+def timeseries(model: ViolencePreventionModel) -> pd.DataFrame:
+    """One row per simulated week: every statistic in total and by sex and age band."""
+    h = model.history[:model.week]
+    weeks = np.arange(h.shape[0])
+    columns = {
+        "week": weeks,
+        "year": (weeks - model.burn_in_weeks) / WEEKS_PER_YEAR,
+        "burn_in": weeks < model.burn_in_weeks,
+    }
+    for k, stat in enumerate(STAT_NAMES):
+        columns[stat] = h[:, k].sum(axis=(1, 2))
+        for s, sex in enumerate(SEXES):
+            for b, band in enumerate(model.band_labels):
+                columns[f"{stat}__{sex}__{band}"] = h[:, k, s, b]
+    return pd.DataFrame(columns)

@@ -1,0 +1,106 @@
+"""Figures of a run (PNG): violence and incarceration over time, age-crime curve, recidivism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from . import kernels, outcomes  # noqa: E402
+from .results import atomic_path  # noqa: E402
+
+if TYPE_CHECKING:
+    from .model import ViolencePreventionModel
+
+PALETTE = {"violence": "#c0392b", "homicide": "#7b241c", "incarceration": "#2c3e50",
+           "female": "#8e44ad", "male": "#16a085", "target": "#e67e22", "model": "#2c3e50"}
+BJS_2005 = {3: 0.678, 5: 0.766}  # shared/data/targets.yaml: BJS NCJ 244205
+
+
+def _save(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _shade_burn_in(ax, model: ViolencePreventionModel) -> None:
+    if model.burn_in_weeks:
+        ax.axvspan(-model.burn_in_weeks / 52, 0, color="0.9", label="burn-in (discarded)")
+
+
+def violence_and_incarceration(model: ViolencePreventionModel, path: Path) -> None:
+    h = model.history[:model.week].astype(np.int64)
+    pop = h[:, kernels.POPULATION].sum(axis=(1, 2))
+    years = (np.arange(h.shape[0]) - model.burn_in_weeks) / 52
+    violent = h[:, kernels.VIOLENT_OFFENCES].sum(axis=(1, 2)) / pop * 52e5
+    # 13-week rolling mean: weekly counts of a small population are noisy.
+    smooth = np.convolve(violent, np.ones(13) / 13, mode="same")
+    incarcerated = h[:, kernels.INCARCERATED_STOCK].sum(axis=(1, 2)) / pop * 1e5
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    _shade_burn_in(ax1, model)
+    ax1.plot(years, violent, color=PALETTE["violence"], alpha=0.25, lw=0.8, label="weekly")
+    ax1.plot(years, smooth, color=PALETTE["violence"], lw=1.8, label="13-week mean")
+    ax1.set_ylabel("violent incidents\nper 100,000 a year")
+    ax1.legend(loc="upper right", fontsize=8)
+    ax1.set_title(f"Violence and incarceration — {model.config.scenario.name}, "
+                  f"{model.config.population.name} ({model.config.population.size:,} residents)")
+    _shade_burn_in(ax2, model)
+    ax2.plot(years, incarcerated, color=PALETTE["incarceration"], lw=1.8)
+    ax2.set_ylabel("incarcerated\nper 100,000")
+    ax2.set_xlabel("years after burn-in")
+    ax1.set_ylim(bottom=0)
+    ax2.set_ylim(bottom=0)
+    _save(fig, path)
+
+
+def age_crime_curve(model: ViolencePreventionModel, path: Path) -> None:
+    after = model.history[model.burn_in_weeks:model.week].astype(np.int64).sum(axis=0)
+    offences = after[kernels.VIOLENT_OFFENCES] + after[kernels.OTHER_OFFENCES]  # [sex, band]
+    person_years = after[kernels.POPULATION] / 52
+    x = np.arange(len(model.band_labels))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for s, sex in enumerate(outcomes.SEXES):
+        rate = np.divide(offences[s] * 1000.0, person_years[s],
+                         out=np.zeros(len(x)), where=person_years[s] > 0)
+        ax.plot(x, rate, marker="o", color=PALETTE[sex], label=sex)
+    ax.set_xticks(x, model.band_labels)
+    ax.set_xlabel("age band (years)")
+    ax.set_ylabel("offences per 1,000 residents a year")
+    ax.set_title("Age-crime curve (after burn-in)")
+    ax.legend()
+    ax.set_ylim(bottom=0)
+    _save(fig, path)
+
+
+def recidivism_curve(model: ViolencePreventionModel, path: Path) -> None:
+    spells = outcomes.release_spells(model)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for event, style in (("rearrest", "-"), ("reincarceration", "--")):
+        times, survival = outcomes.kaplan_meier(spells[f"{event}_weeks"].to_numpy(),
+                                                spells[f"{event}_event"].to_numpy())
+        ax.step(np.concatenate(([0], times / 52)), np.concatenate(([0], 1 - survival)),
+                where="post", ls=style, color=PALETTE["model"], label=f"model: {event}")
+    ax.plot(list(BJS_2005), list(BJS_2005.values()), "o", color=PALETTE["target"],
+            label="BJS 2005 cohort: re-arrest")
+    ax.set_xlim(0, min(model.config.years, 10))
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("years since release")
+    ax.set_ylabel("share (Kaplan-Meier)")
+    ax.set_title(f"Recidivism after release ({len(spells):,} releases after burn-in)")
+    ax.legend(loc="lower right")
+    _save(fig, path)
+
+
+def write_run_figures(run_dir: Path, model: ViolencePreventionModel, summary: dict) -> list[Path]:
+    run_dir = Path(run_dir)
+    paths = [run_dir / "violence_incarceration.png", run_dir / "age_crime_curve.png",
+             run_dir / "recidivism.png"]
+    violence_and_incarceration(model, paths[0])
+    age_crime_curve(model, paths[1])
+    recidivism_curve(model, paths[2])
+    return paths

@@ -1,0 +1,87 @@
+"""Run directory I/O: resolved config, weekly Parquet, summary JSON, figures; atomic writes.
+
+Each file is written to a temporary name in the same folder and renamed into place, so a killed
+run never leaves a half-written file. `summary.json` is written last: its presence marks a
+complete run. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import yaml
+
+if TYPE_CHECKING:
+    from .model import ViolencePreventionModel
+
+SUMMARY = "summary.json"
+TIMESERIES = "timeseries.parquet"
+CONFIG = "config.yaml"
+
+
+@contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if hasattr(obj, "item"):  # numpy scalar
+        return _json_safe(obj.item())
+    return obj
+
+
+def write_json(path: Path, data: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(_json_safe(data), indent=2, allow_nan=False) + "\n")
+
+
+def write_yaml(path: Path, data: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def write_parquet(path: Path, df: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+def write_run(run_dir: Path, model: ViolencePreventionModel, figures: bool = True) -> dict:
+    """Write every output of a finished run into `run_dir`; return the summary."""
+    from . import outcomes
+
+    run_dir = Path(run_dir)
+    write_yaml(run_dir / CONFIG, model.resolved_config())
+    write_parquet(run_dir / TIMESERIES, outcomes.timeseries(model))
+    summary = outcomes.summary(model)
+    if figures:
+        from . import plots
+        plots.write_run_figures(run_dir, model, summary)
+    write_json(run_dir / SUMMARY, summary)
+    return summary
+
+
+def read_summary(run_dir: Path) -> dict:
+    return json.loads((Path(run_dir) / SUMMARY).read_text())

@@ -65,7 +65,10 @@ def release_spells(model: ViolencePreventionModel) -> pd.DataFrame:
     s = model.spells
     df = pd.DataFrame({name: np.asarray(arr[:n]) for name, arr in zip(s._fields, s)})
     df = df[df.release_week >= model.burn_in_weeks].reset_index(drop=True)
-    end = np.where(df.end_week >= 0, df.end_week, model.week).astype(np.int64)
+    # Last week at risk: an exit closes the spell at the start of its week; an admission during
+    # it; a spell still open was followed to the last simulated week.
+    left = (df.end_week >= 0) & (df.reincarceration_week < 0)
+    end = np.where(df.end_week >= 0, df.end_week - left, model.week - 1).astype(np.int64)
     for event, column in (("rearrest", "rearrest_week"),
                           ("reincarceration", "reincarceration_week")):
         happened = df[column].to_numpy() >= 0

@@ -54,7 +54,9 @@ def run_key(seed: int) -> np.uint64:
     """The key every draw of a run is hashed with."""
     if seed < 0:
         raise ValueError(f"seed = {seed}: must be a non-negative integer")
-    return splitmix64(np.uint64(seed))
+    # An njit function returns a Python int: keep the uint64 type, or numba would type keys
+    # below 2**63 as int64 and every draw would change.
+    return np.uint64(splitmix64(np.uint64(seed)))
 
 
 @njit(inline="always", cache=True)

@@ -133,6 +133,6 @@ def _check_overrides(argv: list[str]) -> None:
 
 def main() -> None:
     argv = sys.argv[1:]
-    if argv and all(not a.startswith("-") and not a.startswith("hydra") for a in argv):
+    if argv and all(not a.startswith(("-", "hydra/")) for a in argv):
         _check_overrides(argv)
     run()

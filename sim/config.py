@@ -58,6 +58,9 @@ class PopulationConfig:
     communities: int = bounded(49, 1, 32_767)
     max_age: int = bounded(65, 55, 90)  # residents leave at this age (years)
     male_share: float = probability(0.5)
+    # Place effect: multiplier on every resident's offending hazard, for what differs between
+    # places beyond the risk factors modelled (fitted per calibrated place; 1 elsewhere).
+    offending_level: float = bounded(1.0, 0.0, 100.0, lo_open=True)
     # Individual propensity: lognormal multiplier on the offending hazard, mean 1.
     propensity_sigma: float = bounded(1.0, 0.0, 3.0)
     # Prevalence of each static risk factor among entrants at average community disadvantage.
@@ -69,6 +72,9 @@ class PopulationConfig:
     firearm_access: float = probability(0.1)
     # Communities: disadvantage is a z-score; risk factors are likelier where it is high.
     disadvantage_sd: float = bounded(1.0, 0.0, 3.0)
+    # The map of the place (which communities are disadvantaged) is drawn from this seed, not the
+    # run's: replicates of one place differ by chance events, not by being another city.
+    layout_seed: int = bounded(0, 0, 2**63 - 1)
     disadvantage_risk_slope: float = bounded(0.5, 0.0, 3.0)  # log-odds per SD
     # Peer network.
     peer_ties: int = bounded(3, 0, 50)  # ties each resident makes (degree is about twice this)
@@ -108,7 +114,10 @@ class BehaviourConfig:
     # Victim-offender overlap: a victim's own hazard rises, then decays.
     retaliation: float = log_hazard_ratio(0.7)
     retaliation_half_life_weeks: float = bounded(8.0, 0.1, 520.0)
-    # Release from prison: hazard raised at release, decaying (the first months are riskiest).
+    # Release from prison: a prison record raises the hazard, decaying over years (redemption),
+    # and the first months after release add a shorter spike.
+    prior_incarceration: float = log_hazard_ratio(1.0)
+    prior_incarceration_half_life_weeks: float = bounded(156.0, 0.1, 2600.0)
     post_release: float = log_hazard_ratio(0.7)
     post_release_half_life_weeks: float = bounded(26.0, 0.1, 520.0)
     # Victims.
@@ -168,7 +177,7 @@ class ScenarioConfig:
 class VpsimConfig:
     seed: int = bounded(0, 0, 2**63 - 1)
     years: int = bounded(10, 1, 200)  # simulated after burn-in
-    burn_in_years: int = bounded(5, 0, 100)  # simulated first, discarded from every outcome
+    burn_in_years: int = bounded(30, 0, 100)  # simulated first, discarded from every outcome
     progress: bool = True
     figures: bool = True
     population: PopulationConfig = field(default_factory=PopulationConfig)

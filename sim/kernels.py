@@ -6,7 +6,8 @@ The order of one week (DESIGN.md), and where each stage runs:
    -> `step_residents`
 2. programs -> (program catalogue; not yet part of the step)
 3. offending: weekly hazard h = base(age, sex) x static risk x community multiplier
-   x exp(peer_contagion x exposure + post-release term + retaliation term);
+   x exp(peer_contagion x exposure + prison-record term + post-release term
+   + retaliation term), the last three decaying since release or victimisation;
    P(offend) = 1 - exp(-h); an offence is violent with probability `violent_share`
    -> `step_residents`, which queues offences
 4. victimisation: each violent offence picks a victim (a peer, the own or an adjacent
@@ -49,6 +50,8 @@ GANG_MEMBERSHIP = 8
 FIREARM_ACCESS = 16
 
 NEVER = -(2**30)  # an event week that never happened
+
+EXPOSURE_FLOOR = 0.05  # peer exposure below this is rounded to none
 
 INIT_WEEK = 2**24 - 1  # counter 'week' of the initial population's draws (runs are shorter)
 
@@ -105,6 +108,9 @@ class Params(NamedTuple):
     retaliation: float
     retaliation_rate: float  # per week
     retaliation_horizon: int  # weeks after which the term is negligible
+    prior_incarceration: float  # log HR of a prison record, decaying ("redemption")
+    prior_incarceration_rate: float
+    prior_incarceration_horizon: int
     post_release: float
     post_release_rate: float
     post_release_horizon: int
@@ -280,6 +286,8 @@ def offending_hazard(r, p, t, comm_hazard, i, week, age):
     h = t.base_hazard[r.sex[i], age] * r.static_risk[i] * comm_hazard[r.community[i]]
     x = p.peer_contagion * r.exposure[i]
     dt = week - r.week_released[i]
+    if dt < p.prior_incarceration_horizon:
+        x += p.prior_incarceration * np.exp(-p.prior_incarceration_rate * dt)
     if dt < p.post_release_horizon:
         x += p.post_release * np.exp(-p.post_release_rate * dt)
     dv = week - r.week_victimised[i]
@@ -313,8 +321,10 @@ def step_residents(week, r, p, t, comm_hazard, counts, offences, spells, tallies
         band = t.band_of_age[age]
         counts[POPULATION, sex, band] += 1
         if r.exposure[i] != 0.0:
+            # Below EXPOSURE_FLOOR the term changes the hazard by < 2%: drop it, so most
+            # residents skip this store (and the exp) most weeks.
             e = r.exposure[i] * p.exposure_decay
-            r.exposure[i] = e if e > 1e-3 else 0.0
+            r.exposure[i] = e if e > EXPOSURE_FLOOR else 0.0
         if state == INCARCERATED:
             counts[INCARCERATED_STOCK, sex, band] += 1
             # 6. release

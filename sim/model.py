@@ -7,6 +7,7 @@ numpy operations over communities, and the record.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import mesa
@@ -15,7 +16,7 @@ from mesa.discrete_space import FixedAgent, Network
 from omegaconf import DictConfig, OmegaConf
 
 from . import kernels, network, population
-from .config import AGE_BAND_EDGES, MIN_AGE, VpsimConfig, validate
+from .config import AGE_BAND_EDGES, MIN_AGE, VpsimConfig, load, validate
 from .kernels import N_INCARCERATED, N_SPELLS
 from .rng import run_key
 
@@ -68,6 +69,10 @@ def kernel_params(cfg: VpsimConfig, key: np.uint64) -> kernels.Params:
         retaliation=beh.retaliation,
         retaliation_rate=_decay_rate(beh.retaliation_half_life_weeks),
         retaliation_horizon=_horizon(beh.retaliation, beh.retaliation_half_life_weeks),
+        prior_incarceration=beh.prior_incarceration,
+        prior_incarceration_rate=_decay_rate(beh.prior_incarceration_half_life_weeks),
+        prior_incarceration_horizon=_horizon(beh.prior_incarceration,
+                                             beh.prior_incarceration_half_life_weeks),
         post_release=beh.post_release,
         post_release_rate=_decay_rate(beh.post_release_half_life_weeks),
         post_release_horizon=_horizon(beh.post_release, beh.post_release_half_life_weeks),
@@ -99,7 +104,7 @@ def base_hazard(cfg: VpsimConfig) -> np.ndarray:
     beh = cfg.behaviour
     ages = np.arange(cfg.population.max_age + 1)
     curve = np.interp(ages, beh.age_curve_ages, beh.age_curve_relative)
-    weekly = beh.base_offending_per_year / WEEKS_PER_YEAR * curve
+    weekly = beh.base_offending_per_year * cfg.population.offending_level / WEEKS_PER_YEAR * curve
     return np.stack([weekly * beh.female_relative_offending, weekly]).astype(np.float64)
 
 
@@ -142,20 +147,17 @@ class ViolencePreventionModel(mesa.Model):
     """Communities of residents carrying risk factors, stepped one week at a time.
 
     Args:
-        config: a validated `VpsimConfig`, or a Hydra/OmegaConf config (validated here);
-            None for the schema defaults.
+        config: a `VpsimConfig` or a Hydra/OmegaConf config (validated here); None for the
+            defaults of `configs/` (the calibrated city).
         rng: seed for the run; defaults to `config.seed`. Residents' draws are counter-based
-            (`sim.rng`) from this seed; `self.rng` (Mesa's) draws the communities.
+            (`sim.rng`) from this seed. The communities' map comes from
+            `population.layout_seed`, the same for every replicate of a place.
     """
 
     def __init__(self, config: VpsimConfig | DictConfig | None = None,
                  rng: int | None = None) -> None:
-        if config is None:
-            config = VpsimConfig()
-        if isinstance(config, DictConfig):
-            config = validate(config)
-        else:
-            config = validate(config)
+        # A copy: the model sets its seed, and must not change the caller's config.
+        config = load() if config is None else validate(copy.deepcopy(config))
         seed = config.seed if rng is None else int(rng)
         config.seed = seed
         super().__init__(rng=seed)
@@ -170,7 +172,7 @@ class ViolencePreventionModel(mesa.Model):
         # Communities: a lattice of adjacent places; disadvantage is spatially smoothed noise.
         graph = network.community_graph(pop.communities)
         adj_ptr, adj_idx = network.adjacency_csr(graph)
-        noise = self.rng.normal(size=pop.communities)
+        noise = np.random.default_rng(pop.layout_seed).normal(size=pop.communities)
         smoothed = noise + np.array([noise[list(graph.neighbors(c))].sum() for c in graph.nodes])
         smoothed = (smoothed - smoothed.mean()) / (smoothed.std() or 1.0)
         disadvantage = pop.disadvantage_sd * smoothed

@@ -1,0 +1,206 @@
+"""Test helpers: hand-built tiny worlds for the kernels, small configs, fresh-process runs.
+
+Kernel tests build a few residents by hand (`TinyWorld`) and force outcomes through the kernel
+parameters (clearance 1.0 or 0.0, lethality 1.0 or 0.0, a huge hazard to force offending...), so
+that what a step does can be checked against a hand-computed expectation.
+
+Never assert on a number that depends on the calibrated defaults in `configs/`: they change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from sim import kernels, population
+from sim.config import AGE_BAND_EDGES, VpsimConfig
+from sim.kernels import INCARCERATED, N_INCARCERATED, N_SPELLS, NEVER, SUPERVISED
+from sim.model import kernel_params
+from sim.rng import run_key
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+VPSIM = str(Path(sys.executable).parent / "vpsim")
+
+FORCE = 50.0
+"""A weekly hazard that forces an offence: P(offend) = 1 - exp(-50) == 1.0 in float64."""
+
+WEEKS_PER_YEAR = 52
+
+
+def uint64_key(seed: int) -> np.uint64:
+    """The run key of `seed`, as the uint64 that `sim.rng` documents it to be."""
+    return np.uint64(run_key(seed))
+
+
+def forced(params: kernels.Params, **changes) -> kernels.Params:
+    """`params` with fields replaced, each cast to its field's type (numba compiles per type)."""
+    return params._replace(**{name: type(getattr(params, name))(value)
+                              for name, value in changes.items()})
+
+
+def peer_csr(n: int, ties) -> tuple[np.ndarray, np.ndarray]:
+    """CSR arrays (ptr int64, idx int32) of the undirected peer ties [(i, j), ...]."""
+    neighbours = [[] for _ in range(n)]
+    for i, j in ties:
+        neighbours[i].append(j)
+        neighbours[j].append(i)
+    ptr = np.zeros(n + 1, np.int64)
+    ptr[1:] = np.cumsum([len(x) for x in neighbours])
+    idx = np.array([j for x in neighbours for j in x], np.int32)
+    return ptr, idx
+
+
+class TinyWorld:
+    """A few residents in one community, stepped by the kernels in the model's order.
+
+    Defaults make every outcome deterministic: nobody offends (base hazard 0) until a test sets a
+    hazard; no arrest (every clearance 0); nobody dies (lethality 0); no technical violation; no
+    hazard term beyond base x static risk x community; victims come from the own community.
+    Every resident starts as a free 30-year-old woman (birth week -30 years) with a clean record
+    and static risk 1.
+    """
+
+    MAX_AGE = 65
+
+    def __init__(self, n: int, ties=(), seed: int = 12345, **param_changes) -> None:
+        cfg = VpsimConfig()
+        cfg.population.max_age = self.MAX_AGE
+        deterministic = dict(
+            clearance_violent=0.0, clearance_other=0.0, clearance_homicide=0.0, lethality=0.0,
+            revocation_probability=0.0, supervision_detection=1.0, peer_contagion=0.0,
+            retaliation=0.0, prior_incarceration=0.0, post_release=0.0, victim_among_peers=0.0,
+            victim_in_own_community=1.0)
+        deterministic.update(param_changes)
+        self.params = forced(kernel_params(cfg, uint64_key(seed)), **deterministic)
+        peer_ptr, peer_idx = peer_csr(n, ties)
+        self.tables = kernels.Tables(
+            base_hazard=np.zeros((2, self.MAX_AGE + 1)),
+            band_of_age=population.band_of_age(self.MAX_AGE),
+            victim_weight=np.ones((2, len(AGE_BAND_EDGES))),
+            community_start=np.zeros(1, np.int64),
+            community_size=np.full(1, n, np.int64),
+            community_disadvantage=np.zeros(1),
+            community_adj_ptr=np.zeros(2, np.int64),
+            community_adj_idx=np.zeros(0, np.int64),
+            peer_ptr=peer_ptr,
+            peer_idx=peer_idx,
+        )
+        r = population.allocate(n)
+        r.birth_week[:] = -30 * WEEKS_PER_YEAR
+        r.static_risk[:] = 1.0
+        for name in ("week_released", "week_sentence_ends", "week_supervision_ends",
+                     "week_last_arrest", "week_victimised"):
+            getattr(r, name)[:] = NEVER
+        r.open_spell[:] = -1
+        self.residents = r
+        self.spells = kernels.empty_spells(8)
+        self.tallies = np.zeros(kernels.N_TALLIES, np.int64)
+        self.counts = np.zeros((kernels.N_STATS, 2, len(AGE_BAND_EDGES)), np.int64)
+        self.offences = np.empty(n, np.int32)
+        self.community_hazard = np.ones(1)
+        self.police = np.ones(1)
+        self.incidents = np.zeros(1, np.int64)
+        self.queued = np.zeros(0, np.int32)
+
+    # -- set-up by hand --------------------------------------------------------------------
+    def set_params(self, **changes) -> None:
+        self.params = forced(self.params, **changes)
+
+    def set_weekly_hazard(self, hazard: float) -> None:
+        """The same base hazard for every sex and age."""
+        self.tables = self.tables._replace(
+            base_hazard=np.full((2, self.MAX_AGE + 1), float(hazard)))
+
+    def only_offender(self, i: int) -> None:
+        """Resident `i` offends every week; nobody else ever does."""
+        self.set_weekly_hazard(FORCE)
+        self.residents.static_risk[:] = 0.0
+        self.residents.static_risk[i] = 1.0
+
+    def incarcerate(self, i: int, sentence_ends: int) -> None:
+        self.residents.justice_state[i] = INCARCERATED
+        self.residents.week_sentence_ends[i] = sentence_ends
+        self.tallies[N_INCARCERATED] += 1
+
+    def on_parole(self, i: int, released: int, supervision_ends: int, age: int = 30) -> int:
+        """Resident `i` released in week `released`, with an open recidivism spell (returned)."""
+        r, s = self.residents, int(self.tallies[N_SPELLS])
+        r.justice_state[i] = SUPERVISED
+        r.week_released[i] = released
+        r.week_supervision_ends[i] = supervision_ends
+        r.open_spell[i] = s
+        self.spells.resident[s] = i
+        self.spells.release_week[s] = released
+        self.spells.age_at_release[s] = age
+        self.tallies[N_SPELLS] = s + 1
+        return s
+
+    # -- one week, as ViolencePreventionModel.step runs the kernels ------------------------
+    def step(self, week: int) -> np.ndarray:
+        """Run week `week`; return the offences queued (i: violent, ~i: other)."""
+        r, p, t = self.residents, self.params, self.tables
+        self.counts[:] = 0
+        self.incidents[:] = 0
+        n = kernels.step_residents(week, r, p, t, self.community_hazard, self.counts,
+                                   self.offences, self.spells, self.tallies)
+        self.queued = self.offences[:n].copy()
+        kernels.process_offences(week, week - week % WEEKS_PER_YEAR, n, self.offences, r, p, t,
+                                 self.police, self.counts, self.incidents, self.spells,
+                                 self.tallies)
+        return self.queued
+
+    def count(self, stat: int) -> int:
+        """This week's total of statistic `stat` (e.g. kernels.ARRESTS)."""
+        return int(self.counts[stat].sum())
+
+
+def small_config(size: int = 2000, communities: int = 4, years: int = 2,
+                 burn_in_years: int = 1, seed: int = 0) -> VpsimConfig:
+    """The schema defaults at a small size: quick runs for model-level tests."""
+    cfg = VpsimConfig()
+    cfg.population.size = size
+    cfg.population.communities = communities
+    cfg.years = years
+    cfg.burn_in_years = burn_in_years
+    cfg.seed = seed
+    cfg.progress = False
+    cfg.figures = False
+    return cfg
+
+
+def run_python(code: str, *, env: dict | None = None, timeout: float = 300) -> str:
+    """Run `code` in a fresh interpreter of the project's venv; return its stdout."""
+    full_env = {**os.environ, **(env or {})}
+    done = subprocess.run([PYTHON, "-c", code], cwd=REPO, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, f"subprocess failed:\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+SUMMARY_SCRIPT = """
+import json, sys
+from sim.config import load
+from sim.model import ViolencePreventionModel
+from sim import outcomes
+from sim.results import _json_safe
+out = {{}}
+for seed in {seeds!r}:
+    cfg = load({overrides!r} + [f"seed={{seed}}"])
+    model = ViolencePreventionModel(cfg)
+    model.run()
+    out[str(seed)] = _json_safe(outcomes.summary(model))
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def summaries_in_fresh_process(overrides: list[str], seeds: list[int],
+                               env: dict | None = None) -> dict:
+    """Run `seeds` one after another in one fresh process; {str(seed): summary as JSON}."""
+    stdout = run_python(SUMMARY_SCRIPT.format(overrides=overrides, seeds=seeds), env=env)
+    return json.loads(stdout.strip().splitlines()[-1])

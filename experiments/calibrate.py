@@ -18,6 +18,7 @@ import math
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,7 @@ def run_one(args: tuple[list[str], int]) -> dict:
 
 
 def replicate(overrides: list[str], seeds: int, workers: int = 2) -> list[dict]:
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         return list(pool.map(run_one, [(overrides, s) for s in range(seeds)]))
 
 

@@ -5,6 +5,7 @@ as the calibration was specified. Run with `make test-slow` (CI runs it).
 """
 
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ def _summary(args):
 
 
 def _replicates(profile):
-    with ProcessPoolExecutor(2) as pool:
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
         return list(pool.map(_summary, [(profile, s) for s in SEEDS]))
 
 

@@ -301,7 +301,8 @@ class ViolencePreventionModel(mesa.Model):
         bar = None
         if progress:
             from tqdm import tqdm
-            bar = tqdm(total=end - self.week, unit="wk", desc="weeks",
+            # disable=None: no bar when stderr is not a terminal (logs, CI), only the summary.
+            bar = tqdm(total=end - self.week, unit="wk", desc="weeks", disable=None,
                        postfix={"residents": f"{self.config.population.size:,}"},
                        mininterval=0.5, leave=False)
         while self.week < end:
@@ -309,7 +310,7 @@ class ViolencePreventionModel(mesa.Model):
             if bar is not None:
                 bar.update(1)
                 rate = bar.format_dict.get("rate")
-                if rate and bar.n % 26 == 0:
+                if rate and bar.n % 26 == 0 and not bar.disable:
                     bar.set_postfix(residents=f"{self.config.population.size:,}",
                                     resident_steps_per_s=f"{rate * self.config.population.size:.3g}")
         if bar is not None:

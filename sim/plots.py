@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from . import kernels, outcomes  # noqa: E402
 from .results import atomic_path  # noqa: E402
@@ -38,8 +39,8 @@ def violence_and_incarceration(model: ViolencePreventionModel, path: Path) -> No
     pop = h[:, kernels.POPULATION].sum(axis=(1, 2))
     years = (np.arange(h.shape[0]) - model.burn_in_weeks) / 52
     violent = h[:, kernels.VIOLENT_OFFENCES].sum(axis=(1, 2)) / pop * 52e5
-    # 13-week rolling mean: weekly counts of a small population are noisy.
-    smooth = np.convolve(violent, np.ones(13) / 13, mode="same")
+    # 13-week centred mean (shorter at the ends): weekly counts of a small population are noisy.
+    smooth = pd.Series(violent).rolling(13, center=True, min_periods=1).mean().to_numpy()
     incarcerated = h[:, kernels.INCARCERATED_STOCK].sum(axis=(1, 2)) / pop * 1e5
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     _shade_burn_in(ax1, model)

@@ -164,13 +164,79 @@ class JusticeConfig:
     cost_per_prisoner_year: float = bounded(33_274.0, 0.0, 1e7)
 
 
+PROGRAM_KINDS = {
+    # kind: (level, what `effect` is)
+    "school_education": ("community", "hazard ratio on offending of enrolled ages, decaying after"),
+    "cbt_youth": ("individual", "hazard ratio on violent offending while enrolled, decaying after"),
+    "violence_interruption": ("community",
+                              "hazard ratio on violent offending of residents exposed to "
+                              "violence or recently victimised (contagion, retaliation)"),
+    "focused_deterrence": ("individual", "hazard ratio on offending while enrolled"),
+    "hotspot_policing": ("community", "multiplier on police presence (clearance)"),
+    "prison_rehabilitation": ("individual", "hazard ratio on offending after release"),
+    "reentry_employment": ("individual", "hazard ratio on offending while supported"),
+    "community_participation": ("community", "multiplier on collective efficacy"),
+    "institutional_coordination": ("system", "multiplier on uptake and completion of other "
+                                   "programs; divides their start delays"),
+}
+"""The program catalogue: every lever of the Plan of Action, and what its `effect` means."""
+
+RISK_FACTORS = ("family_adversity", "disengagement", "substance_use", "gang_membership",
+                "firearm_access")
+JUSTICE_STATES = ("free", "incarcerated", "released", "any")
+SEXES = ("female", "male")
+
+
+@dataclass
+class Targeting:
+    """Who is eligible: all conditions must hold."""
+
+    min_age: int = bounded(10, 0, 120)
+    max_age: int = bounded(120, 0, 120)
+    sexes: list[str] = field(default_factory=lambda: ["female", "male"])
+    min_risk: float = bounded(0.0, 0.0, None)  # static risk score (mean about 1.5 in city)
+    # above this percentile of static risk among all residents (every age and state)
+    risk_percentile: float = bounded(0.0, 0.0, 100.0, hi_open=True)
+    risk_factors: list[str] = field(default_factory=list)  # must carry each of these
+    communities: list[int] = field(default_factory=list)  # community indices; empty: all
+    most_violent_communities: int = bounded(0, 0, 32_767)  # N most violent at start; 0: off
+    justice_state: str = "free"  # free (incl. supervised) | incarcerated | released | any
+    released_within_weeks: int = bounded(52, 1, 5200)  # for justice_state=released
+
+
+@dataclass
+class ProgramConfig:
+    """A program: what it does (kind, effect), to whom (targeting), how much, and its cost."""
+
+    kind: str = "baseline"
+    description: str = ""
+    targeting: Targeting = field(default_factory=Targeting)
+    capacity: int | None = None  # individual programs: places at once
+    coverage: float | None = None  # share of the eligible enrolled (individual programs)
+    priority: str = "risk"  # who gets a place first: highest static risk | random
+    start_week: int = bounded(0, 0, None)  # weeks after burn-in
+    duration_weeks: int = bounded(52, 1, 5200)  # per participant
+    intake_interval_weeks: int = bounded(4, 1, 520)
+    uptake: float = probability(1.0)  # an offered place is taken
+    completion: float = probability(1.0)  # a participant completes (else drops out midway)
+    effect: float = 1.0  # see PROGRAM_KINDS; allowed (0, 10]
+    half_life_weeks: float = bounded(52.0, 0.1, 5200.0)  # effect's decay after completion
+    effect_female: float = bounded(1.0, 0.0, 10.0)  # scales log(effect) for women
+    effect_by_age_band: dict[str, float] = field(default_factory=dict)  # scales log(effect)
+    clearance_multiplier: float = bounded(1.0, 0.1, 10.0)  # institutional_coordination only
+    cost_per_participant_week: float = bounded(0.0, 0.0, None)
+    cost_per_community_week: float = bounded(0.0, 0.0, None)
+    cost_per_week: float = bounded(0.0, 0.0, None)
+    source: str = ""
+
+
 @dataclass
 class ScenarioConfig:
-    """A named policy: a bundle of programs (programs arrive with the program catalogue)."""
+    """A named policy: a bundle of programs, keyed by name."""
 
     name: str = "baseline"
     description: str = ""
-    programs: dict[str, Any] = field(default_factory=dict)
+    programs: dict[str, ProgramConfig] = field(default_factory=dict)
 
 
 @dataclass
@@ -222,6 +288,69 @@ def _check_ranges(schema, node, prefix: str) -> None:
                               f"{_range_text(lo, hi, lo_open, hi_open)}")
 
 
+def _check_program(name: str, p: ProgramConfig, cfg: VpsimConfig) -> None:
+    key = f"scenario.programs.{name}"
+
+    def fail(field_name: str, value, allowed: str):
+        raise ConfigError(f"{key}.{field_name} = {value!r} is out of range: allowed {allowed}")
+
+    if p.kind not in PROGRAM_KINDS:
+        fail("kind", p.kind, ", ".join(PROGRAM_KINDS))
+    if not (0.0 < p.effect <= 10.0):
+        fail("effect", p.effect, "(0, 10]")
+    level = PROGRAM_KINDS[p.kind][0]
+    if level == "individual":
+        if (p.capacity is None) == (p.coverage is None):
+            raise ConfigError(f"{key}: give exactly one of capacity (places) or coverage "
+                              f"(share of the eligible) for a {p.kind} program")
+        if p.capacity is not None and p.capacity < 0:
+            fail("capacity", p.capacity, ">= 0")
+        if p.coverage is not None and not (0.0 <= p.coverage <= 1.0):
+            fail("coverage", p.coverage, "[0, 1]")
+    if p.priority not in ("risk", "random"):
+        fail("priority", p.priority, "risk, random")
+    t = p.targeting
+    lo, hi = max(t.min_age, MIN_AGE), min(t.max_age, cfg.population.max_age - 1)
+    if lo > hi:
+        raise ConfigError(f"{key}.targeting: ages [{t.min_age}, {t.max_age}] include no "
+                          f"resident: residents are aged [{MIN_AGE}, "
+                          f"{cfg.population.max_age - 1}]")
+    for sex in t.sexes:
+        if sex not in SEXES:
+            fail("targeting.sexes", list(t.sexes), "a list of female, male")
+    if not t.sexes:
+        fail("targeting.sexes", [], "at least one of female, male")
+    for factor in t.risk_factors:
+        if factor not in RISK_FACTORS:
+            fail("targeting.risk_factors", list(t.risk_factors),
+                 "a list of " + ", ".join(RISK_FACTORS))
+    n_communities = cfg.population.communities
+    for c in t.communities:
+        if not (0 <= c < n_communities):
+            raise ConfigError(f"{key}.targeting.communities: community {c} does not exist: "
+                              f"allowed [0, {n_communities - 1}]")
+    if t.most_violent_communities > n_communities:
+        fail("targeting.most_violent_communities", t.most_violent_communities,
+             f"[0, {n_communities}]")
+    if t.justice_state not in JUSTICE_STATES:
+        fail("targeting.justice_state", t.justice_state, ", ".join(JUSTICE_STATES))
+    bands = band_labels(cfg.population.max_age)
+    for band, scale in p.effect_by_age_band.items():
+        if band not in bands:
+            fail("effect_by_age_band", band, ", ".join(bands))
+        if not (0.0 <= scale <= 10.0):
+            fail(f"effect_by_age_band.{band}", scale, "[0, 10]")
+    if p.start_week >= 52 * cfg.years:
+        fail("start_week", p.start_week, f"[0, {52 * cfg.years - 1}] (weeks after burn-in; "
+             f"the run ends after {cfg.years} years)")
+
+
+def band_labels(max_age: int) -> list[str]:
+    """Labels of the reporting age bands, e.g. '15-19'; the last runs to max_age - 1."""
+    edges = list(AGE_BAND_EDGES) + [max_age]
+    return [f"{a}-{b - 1}" for a, b in zip(edges[:-1], edges[1:])]
+
+
 def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
     """Check every range and cross-field rule; return the config as a typed object.
 
@@ -254,6 +383,15 @@ def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
                           f"need {n_bands} values (one per age band), each allowed [0, 1]")
     if max(beh.victim_age_relative) == 0.0:
         raise ConfigError("behaviour.victim_age_relative: at least one band must be > 0")
+    kinds: dict[str, str] = {}
+    for name, program in obj.scenario.programs.items():
+        _check_ranges(ProgramConfig, program, f"scenario.programs.{name}.")
+        _check_program(name, program, obj)
+        if program.kind in kinds:
+            raise ConfigError(f"scenario.programs.{name}.kind = {program.kind!r}: "
+                              f"scenario.programs.{kinds[program.kind]} is {program.kind} "
+                              "too; allowed: at most one program of each kind per scenario")
+        kinds[program.kind] = name
     weeks = 52 * (obj.years + obj.burn_in_years)
     if weeks >= 2**24:
         raise ConfigError(f"years + burn_in_years = {weeks // 52} is out of range: allowed "

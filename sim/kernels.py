@@ -4,7 +4,10 @@ The order of one week (DESIGN.md), and where each stage runs:
 
 1. demography: exits (age `max_age`, or killed last week) and entrants in the same slot
    -> `step_residents`
-2. programs -> (program catalogue; not yet part of the step)
+2. programs: intakes and community coverage -> `sim.programs.ProgramBook.step` (Python,
+   O(communities) a week, plus an O(residents) eligibility scan at each program's intake);
+   their effects act in stages 3 and 5 (`individual_program_terms`, community programs inline
+   in `step_residents`, `ind_clearance` in `process_offences`)
 3. offending: weekly hazard h = base(age, sex) x static risk x community multiplier
    x exp(peer_contagion x exposure + prison-record term + post-release term
    + retaliation term), the last three decaying since release or victimisation;
@@ -74,6 +77,26 @@ STAT_NAMES = (
     "admissions", "releases",
 )
 N_STATS = len(STAT_NAMES)
+
+# Programs (sim.programs): a resident's status in individual program k, ind_status[k, i].
+NOT_OFFERED = 0
+COMPLETER = 1  # enrolled; completes at week_end
+DROPOUT = 2  # enrolled; drops out at week_end
+WAITLISTED = 3  # eligible at an intake but not offered a place (comparison group)
+DECLINED = 4  # offered a place and refused it
+# Counters per individual program by sex and age, ind_stats[k, sex, age, ...], while free: participants while enrolled;
+# the comparison group (the waiting list) until the next intake (see kernels._comparable).
+P_WEEKS = 0
+P_ARRESTS = 1
+P_VIOLENT_ARRESTS = 2
+C_WEEKS = 3
+C_ARRESTS = 4
+C_VIOLENT_ARRESTS = 5
+N_PROGRAM_STATS = 6
+# Community program counters, community_stats[...]
+SCHOOL_WEEKS = 0  # resident-weeks of school-age residents in covered communities
+INTERRUPTION_WEEKS = 1  # resident-weeks reached by violence interrupters
+N_COMMUNITY_STATS = 2
 
 # Scalars the kernels keep between weeks: tallies[...]
 N_SPELLS = 0
@@ -298,8 +321,60 @@ def offending_hazard(r, p, t, comm_hazard, i, week, age):
     return h
 
 
+@njit(inline="always", cache=True)
+def _comparable(weeks_waiting, intake_interval, age, min_age, max_age):
+    """A waitlisted resident counts as comparison until the next intake (and while of eligible
+    age): not being offered a place at an intake is as good as a lottery, but those who stay
+    on the list longest are those who became ineligible (e.g. went to prison).
+
+    Takes scalars: an inlined function taking the program tuple cost ~1 microsecond a call.
+    """
+    return weeks_waiting < intake_interval and min_age <= age <= max_age
+
+
 @njit(cache=True)
-def step_residents(week, r, p, t, comm_hazard, counts, offences, spells, tallies):
+def individual_program_terms(r, pt, i, week, age, sex, band):
+    """Log hazard ratios from individual programs on (all, violent) offending of free resident
+    i, who has a status in at least one; counts participant- and comparison-weeks.
+
+    Called only for such residents, and not inlined: inlining functions that take the program
+    tuple cost about a microsecond per resident per week.
+    """
+    x_all = 0.0
+    x_violent = 0.0
+    for k in range(pt.ind_status.shape[0]):
+        s = pt.ind_status[k, i]
+        if s == COMPLETER or s == DROPOUT:
+            start = pt.ind_week_start[k, i]
+            end = pt.ind_week_end[k, i]
+            if week < end:
+                pt.ind_stats[k, sex, age, P_WEEKS] += 1
+            if pt.ind_after_release[k] and r.week_released[i] < start:
+                continue  # in-prison programs act after a release that follows enrolment
+            log_effect = pt.ind_log_effect[k, sex, band]
+            x = 0.0
+            if week < end:
+                x = log_effect
+            elif s == COMPLETER:
+                since = end
+                if pt.ind_after_release[k] and r.week_released[i] > since:
+                    since = r.week_released[i]
+                dt = week - since
+                if dt < pt.ind_horizon[k]:
+                    x = log_effect * np.exp(-pt.ind_rate[k] * dt)
+            if pt.ind_violent_only[k]:
+                x_violent += x
+            else:
+                x_all += x
+        elif s == WAITLISTED and _comparable(week - pt.ind_week_start[k, i],
+                                             pt.ind_intake_interval[k], age,
+                                             pt.ind_min_age[k], pt.ind_max_age[k]):
+            pt.ind_stats[k, sex, age, C_WEEKS] += 1
+    return x_all, x_violent
+
+
+@njit(cache=True)
+def step_residents(week, r, p, t, pt, comm_hazard, counts, offences, spells, tallies):
     """Stages 1, 3, 5 (supervision) and 6 for every resident; returns the offences queued.
 
     `offences[k]` is the offender's index for a violent offence, its bitwise complement (~i) for
@@ -307,6 +382,20 @@ def step_residents(week, r, p, t, comm_hazard, counts, offences, spells, tallies
     """
     key = p.key
     n_offences = 0
+    has_programs = pt.acts_on_residents != 0
+    ind_status = pt.ind_status
+    n_individual = ind_status.shape[0]
+    community_covered = pt.community_covered
+    school_since = pt.school_since
+    school_min_age = pt.school_min_age
+    school_max_age = pt.school_max_age
+    school_log_effect = pt.school_log_effect
+    school_rate = pt.school_rate
+    school_horizon = pt.school_horizon
+    interruption_cover = pt.interruption_cover
+    interruption_log_effect = pt.interruption_log_effect
+    interruption_window = pt.interruption_window
+    community_stats = pt.community_stats
     for i in range(r.birth_week.shape[0]):
         state = r.justice_state[i]
         # 1. demography
@@ -315,6 +404,8 @@ def step_residents(week, r, p, t, comm_hazard, counts, offences, spells, tallies
             if state == INCARCERATED:
                 tallies[N_INCARCERATED] -= 1
             enter_resident(r, p, t, i, week, week - p.min_age_weeks)
+            for k in range(n_individual):  # a new resident holds no program place
+                ind_status[k, i] = NOT_OFFERED
             state = FREE
         age = (week - r.birth_week[i]) // 52
         sex = r.sex[i]
@@ -334,9 +425,41 @@ def step_residents(week, r, p, t, comm_hazard, counts, offences, spells, tallies
             continue
         # 3. offending
         h = offending_hazard(r, p, t, comm_hazard, i, week, age)
+        violent_share = p.violent_share
+        if has_programs:
+            # Stage 2's effects. Community programs inline, over local arrays; individual
+            # programs only for residents who have a status in one.
+            x_all = 0.0
+            x_violent = 0.0
+            for k in range(n_individual):
+                if ind_status[k, i] != NOT_OFFERED:
+                    x_all, x_violent = individual_program_terms(r, pt, i, week, age, sex, band)
+                    break
+            c = r.community[i]
+            if community_covered[c]:
+                since = school_since[c]
+                if since != NEVER:
+                    if school_min_age <= age <= school_max_age:
+                        x_all += school_log_effect[sex, band]
+                        community_stats[SCHOOL_WEEKS] += 1
+                    elif age > school_max_age:
+                        left_school = r.birth_week[i] + 52 * (school_max_age + 1)
+                        dt = week - left_school
+                        if left_school > since and dt < school_horizon:
+                            x_all += school_log_effect[sex, band] * np.exp(-school_rate * dt)
+                if interruption_cover[c] and (r.exposure[i] > 0.0 or week - r.week_victimised[i]
+                                              < interruption_window):
+                    x_violent += interruption_log_effect[sex, band]
+                    community_stats[INTERRUPTION_WEEKS] += 1
+            if x_all != 0.0:
+                h *= np.exp(x_all)
+            if x_violent != 0.0:  # only the violent part of the hazard changes
+                v = violent_share * np.exp(x_violent)
+                h *= v + 1.0 - violent_share
+                violent_share = v / (v + 1.0 - violent_share)
         u = uniform(key, week, i, rng.OFFEND)
         if u < h and u < 1.0 - np.exp(-h):  # 1 - exp(-h) <= h: skip the exp mostly
-            if uniform(key, week, i, rng.OFFENCE_TYPE) < p.violent_share:
+            if uniform(key, week, i, rng.OFFENCE_TYPE) < violent_share:
                 offences[n_offences] = i
             else:
                 offences[n_offences] = ~i
@@ -395,7 +518,7 @@ def _expose_peers(r, t, i, weight):
 
 
 @njit(cache=True)
-def process_offences(week, year_start_week, n_offences, offences, r, p, t, police, counts,
+def process_offences(week, year_start_week, n_offences, offences, r, p, t, pt, police, counts,
                      community_incidents, spells, tallies):
     """Stages 4 (victimisation), 5 (justice) and 7 (peer exposure) for this week's offences."""
     key = p.key
@@ -451,8 +574,24 @@ def process_offences(week, year_start_week, n_offences, offences, r, p, t, polic
         p_arrest = clearance * police[c]
         if state == SUPERVISED:
             p_arrest *= p.supervision_detection
+        for k in range(pt.ind_status.shape[0]):  # focused deterrence: certainty of arrest
+            s = pt.ind_status[k, i]
+            if (s == COMPLETER or s == DROPOUT) and week < pt.ind_week_end[k, i]:
+                p_arrest *= pt.ind_clearance[k]
         if uniform(key, week, i, rng.ARREST) >= p_arrest:
             continue
+        for k in range(pt.ind_status.shape[0]):  # outcomes of participants and comparison
+            s = pt.ind_status[k, i]
+            if (s == COMPLETER or s == DROPOUT) and week < pt.ind_week_end[k, i]:
+                pt.ind_stats[k, sex, age, P_ARRESTS] += 1
+                if violent:
+                    pt.ind_stats[k, sex, age, P_VIOLENT_ARRESTS] += 1
+            elif s == WAITLISTED and _comparable(week - pt.ind_week_start[k, i],
+                                             pt.ind_intake_interval[k], age,
+                                             pt.ind_min_age[k], pt.ind_max_age[k]):
+                pt.ind_stats[k, sex, age, C_ARRESTS] += 1
+                if violent:
+                    pt.ind_stats[k, sex, age, C_VIOLENT_ARRESTS] += 1
         if r.prior_arrests[i] < 32767:
             r.prior_arrests[i] += 1
         r.week_last_arrest[i] = week

@@ -15,7 +15,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent, Network
 from omegaconf import DictConfig, OmegaConf
 
-from . import kernels, network, population
+from . import kernels, network, population, programs
 from .config import AGE_BAND_EDGES, MIN_AGE, VpsimConfig, load, validate
 from .kernels import N_INCARCERATED, N_SPELLS
 from .rng import run_key
@@ -211,6 +211,10 @@ class ViolencePreventionModel(mesa.Model):
         for c in range(pop.communities):
             Community(self, c, self.space[c])
 
+        self.programs = programs.ProgramBook(config, pop.size, pop.communities,
+                                             self.burn_in_weeks, self.total_weeks)
+        self._base_police_presence = self.police_presence.copy()
+
         # Buffers and records.
         self.tallies = np.zeros(kernels.N_TALLIES, np.int64)
         self.spells = kernels.empty_spells(max(1024, pop.size // 50))
@@ -251,11 +255,15 @@ class ViolencePreventionModel(mesa.Model):
         self._reserve_spells()
         self._counts[:] = 0
         self._incidents[:] = 0
-        r, p, t = self.residents, self.params, self.tables
-        n_offences = kernels.step_residents(week, r, p, t, self.community_hazard, self._counts,
-                                            self._offences, self.spells, self.tallies)
+        self.programs.step(self, week)
+        self.police_presence = self._base_police_presence * self.programs.police_multiplier(
+            len(self.police_presence))
+        r, p, t, pt = self.residents, self.params, self.tables, self.programs.tables
+        n_offences = kernels.step_residents(week, r, p, t, pt, self.community_hazard,
+                                            self._counts, self._offences, self.spells,
+                                            self.tallies)
         year_start = week - week % WEEKS_PER_YEAR
-        kernels.process_offences(week, year_start, n_offences, self._offences, r, p, t,
+        kernels.process_offences(week, year_start, n_offences, self._offences, r, p, t, pt,
                                  self.police_presence, self._counts, self._incidents,
                                  self.spells, self.tallies)
         self._update_communities()
@@ -285,9 +293,11 @@ class ViolencePreventionModel(mesa.Model):
         felt = (1.0 - beh.spillover) * self.violence_rate + beh.spillover * neighbours
         city = float(np.average(self.violence_rate, weights=t.community_size))
         relative = np.clip(felt / city, 0.0, 5.0) if city > 0 else np.ones_like(felt)
-        target = np.clip(beh.efficacy_baseline
-                         - beh.efficacy_disadvantage_slope * t.community_disadvantage
-                         - beh.efficacy_violence_erosion * (relative - 1.0), 0.0, 1.0)
+        target = np.clip((beh.efficacy_baseline
+                          - beh.efficacy_disadvantage_slope * t.community_disadvantage
+                          - beh.efficacy_violence_erosion * (relative - 1.0))
+                         * self.programs.efficacy_multiplier(len(felt)),
+                         0.0, 1.0)
         self.collective_efficacy += beh.efficacy_adjustment_per_week * (
             target - self.collective_efficacy)
         self.community_hazard = np.exp(

@@ -142,6 +142,9 @@ def summary(model: ViolencePreventionModel) -> dict:
         return {label: _per_100k_per_year(by_band[stat, b], band_person_years[b])
                 for b, label in enumerate(model.band_labels)}
 
+    program_outcomes = model.programs.summary(model)
+    cost_programs = float(sum(p["cost"] for p in program_outcomes.values()))
+
     return {
         "scenario": cfg.scenario.name,
         "population": cfg.population.name,
@@ -172,6 +175,9 @@ def summary(model: ViolencePreventionModel) -> dict:
         "community_violence_p90_p10_ratio": _ratio(p90, p10),
         "cost_incarceration": cost_incarceration,
         "cost_incarceration_per_year": cost_incarceration / years,
+        "cost_programs": cost_programs,
+        "cost_total": cost_programs + cost_incarceration,
+        "programs": program_outcomes,
         "by_sex": {name: sex_rates(stat) for name, stat in (
             ("violent_offences_per_100k_per_year", VIOLENT_OFFENCES),
             ("victimisations_per_100k_per_year", VICTIMISATIONS),

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import kernels
-from .config import AGE_BAND_EDGES, MIN_AGE, VpsimConfig
+from .config import AGE_BAND_EDGES, MIN_AGE, VpsimConfig, band_labels
 from .rng import uniforms
 
 
@@ -61,11 +61,6 @@ def band_of_age(max_age: int) -> np.ndarray:
     """Age in years -> reporting age band (ages below MIN_AGE map to the first band)."""
     ages = np.arange(max_age + 1)
     return np.maximum(np.searchsorted(AGE_BAND_EDGES, ages, side="right") - 1, 0).astype(np.int64)
-
-
-def band_labels(max_age: int) -> list[str]:
-    edges = list(AGE_BAND_EDGES) + [max_age]
-    return [f"{a}-{b - 1}" for a, b in zip(edges[:-1], edges[1:])]
 
 
 def initial_birth_weeks(key, starts: np.ndarray, sizes: np.ndarray, max_age: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim import kernels, population
+from sim import kernels, population, programs
 from sim.config import AGE_BAND_EDGES, VpsimConfig
 from sim.kernels import INCARCERATED, N_INCARCERATED, N_SPELLS, NEVER, SUPERVISED
 from sim.model import kernel_params
@@ -107,6 +107,7 @@ class TinyWorld:
         self.police = np.ones(1)
         self.incidents = np.zeros(1, np.int64)
         self.queued = np.zeros(0, np.int32)
+        self.programs = programs.empty_tables(n, 1, len(AGE_BAND_EDGES))
 
     # -- set-up by hand --------------------------------------------------------------------
     def set_params(self, **changes) -> None:
@@ -147,11 +148,11 @@ class TinyWorld:
         r, p, t = self.residents, self.params, self.tables
         self.counts[:] = 0
         self.incidents[:] = 0
-        n = kernels.step_residents(week, r, p, t, self.community_hazard, self.counts,
-                                   self.offences, self.spells, self.tallies)
+        n = kernels.step_residents(week, r, p, t, self.programs, self.community_hazard,
+                                   self.counts, self.offences, self.spells, self.tallies)
         self.queued = self.offences[:n].copy()
         kernels.process_offences(week, week - week % WEEKS_PER_YEAR, n, self.offences, r, p, t,
-                                 self.police, self.counts, self.incidents, self.spells,
+                                 self.programs, self.police, self.counts, self.incidents, self.spells,
                                  self.tallies)
         return self.queued
 
@@ -204,3 +205,28 @@ def summaries_in_fresh_process(overrides: list[str], seeds: list[int],
     """Run `seeds` one after another in one fresh process; {str(seed): summary as JSON}."""
     stdout = run_python(SUMMARY_SCRIPT.format(overrides=overrides, seeds=seeds), env=env)
     return json.loads(stdout.strip().splitlines()[-1])
+
+
+# -- programs and scenarios ---------------------------------------------------------------------
+
+def program_overrides(name: str, **settings) -> list[str]:
+    """Hydra overrides `scenario.programs.<name>.<key>=<value>`; '__' in a key stands for '.'.
+
+    program_overrides("cbt_youth", capacity=50, targeting__sexes="[male]")
+    -> ["scenario.programs.cbt_youth.capacity=50",
+        "scenario.programs.cbt_youth.targeting.sexes=[male]"]
+    """
+    return [f"scenario.programs.{name}.{key.replace('__', '.')}={value}"
+            for key, value in settings.items()]
+
+
+def paired_interval(differences, level: float = 0.95) -> tuple[float, float]:
+    """t-interval of the mean of per-seed paired differences (program minus baseline)."""
+    from scipy import stats
+
+    d = np.asarray(differences, np.float64)
+    n = d.size
+    if n < 2:
+        raise ValueError("a paired interval needs at least two seeds")
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / np.sqrt(n)
+    return float(d.mean() - half), float(d.mean() + half)

@@ -1,0 +1,459 @@
+"""Programs: the Plan of Action's levers as data (`scenario.programs` in the config).
+
+A program is a `ProgramConfig` entry (kind, targeting, size, timing, effect, cost, source). This
+module turns a scenario's programs into the arrays the kernels read (`ProgramTables`) and keeps
+the Python side of their bookkeeping: intakes, who is covered, participant-weeks, costs.
+
+Three levels (`config.PROGRAM_KINDS`):
+- individual (cbt_youth, focused_deterrence, prison_rehabilitation, reentry_employment): places
+  are offered at each intake to eligible residents, highest static risk first or at random,
+  within capacity (or to a stable share of the eligible: coverage). An offer is taken with
+  probability `uptake`; a participant completes with probability `completion`, else drops out
+  at a uniformly drawn week. The effect (a hazard ratio, scaled by sex and age band) holds while
+  enrolled and decays with `half_life_weeks` after completion; drop-outs keep none. Eligible
+  residents not offered a place are on the waiting list: they are the comparison group.
+- community (school_education, violence_interruption, hotspot_policing,
+  community_participation): the targeted communities are covered from the start week.
+- system (institutional_coordination): raises the uptake and completion of the other programs,
+  divides their start delays, and multiplies clearance everywhere from its start week.
+At most one program of each kind per scenario.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from . import kernels, rng
+from .config import PROGRAM_KINDS, RISK_FACTORS, MIN_AGE, ProgramConfig, VpsimConfig, band_labels
+from .kernels import (C_ARRESTS, C_VIOLENT_ARRESTS, C_WEEKS, COMPLETER, DECLINED, DROPOUT,
+                      INTERRUPTION_WEEKS, N_COMMUNITY_STATS, N_PROGRAM_STATS,
+                      NOT_OFFERED, P_ARRESTS, P_VIOLENT_ARRESTS, P_WEEKS, SCHOOL_WEEKS,
+                      WAITLISTED)
+from .rng import uniform, uniforms
+
+if TYPE_CHECKING:
+    from .model import ViolencePreventionModel
+
+INDIVIDUAL = ("cbt_youth", "focused_deterrence", "prison_rehabilitation", "reentry_employment")
+
+# Justice-state codes of targeting.
+JUSTICE_CODES = {"free": 0, "incarcerated": 1, "released": 2, "any": 3}
+
+class ProgramTables(NamedTuple):
+    """What the kernels read and write about programs (K individual programs, C communities)."""
+
+    ind_log_effect: np.ndarray  # [K, sex, band] log hazard ratio, float64
+    ind_rate: np.ndarray  # [K] decay rate after completion, per week
+    ind_horizon: np.ndarray  # [K] weeks after which the decayed effect is negligible, int64
+    ind_violent_only: np.ndarray  # [K] int8: the effect acts on violent offending only
+    ind_after_release: np.ndarray  # [K] int8: the effect acts after release (in prison)
+    ind_clearance: np.ndarray  # [K] multiplier on arrest probability while enrolled
+    ind_intake_interval: np.ndarray  # [K] weeks between intakes (comparison window), int64
+    ind_min_age: np.ndarray  # [K] eligible ages (comparison window), int64
+    ind_max_age: np.ndarray
+    ind_status: np.ndarray  # [K, N] int8
+    ind_week_start: np.ndarray  # [K, N] int32
+    ind_week_end: np.ndarray  # [K, N] int32
+    ind_stats: np.ndarray  # [K, sex, age, N_PROGRAM_STATS] int64
+    school_since: np.ndarray  # [C] int32: week covered from (kernels.NEVER: not covered)
+    school_min_age: int
+    school_max_age: int
+    school_log_effect: np.ndarray  # [sex, band]
+    school_rate: float
+    school_horizon: int
+    interruption_cover: np.ndarray  # [C] int8
+    interruption_log_effect: np.ndarray  # [sex, band]
+    interruption_window: int  # weeks since a victimisation that count as 'recent'
+    community_stats: np.ndarray  # [N_COMMUNITY_STATS] int64
+    community_covered: np.ndarray  # [C] int8: covered by school education or interruption
+    acts_on_residents: int  # 1 if any program acts through the resident kernel
+
+
+def _log_effect_table(p: ProgramConfig, labels: list[str]) -> np.ndarray:
+    """log(effect) by [sex, band], scaled by the program's modifiers."""
+    base = math.log(p.effect)
+    table = np.full((2, len(labels)), base)
+    table[0] *= p.effect_female
+    for b, label in enumerate(labels):
+        table[:, b] *= p.effect_by_age_band.get(label, 1.0)
+    return table
+
+
+def _horizon(log_effect: np.ndarray, rate: float) -> int:
+    size = float(np.abs(log_effect).max()) if log_effect.size else 0.0
+    if size == 0.0:
+        return 0
+    return int(math.ceil(max(0.0, math.log(size / 1e-4)) / rate)) + 1
+
+
+@njit(cache=True)
+def scan_eligible(week, k, r, pt, min_age, max_age, sex_mask, min_risk, required_flags,
+                  community_mask, justice_code, released_within, leaving_age_weeks, out):
+    """Eligible residents for individual program k at an intake; also counts those enrolled.
+
+    Writes eligible indices to `out`; returns (n_eligible, n_active). A resident is offered a
+    program at most once (waitlisted residents stay eligible).
+    """
+    n_eligible = 0
+    n_active = 0
+    for i in range(r.birth_week.shape[0]):
+        s = pt.ind_status[k, i]
+        if s == COMPLETER or s == DROPOUT:
+            if week < pt.ind_week_end[k, i]:
+                n_active += 1
+            continue
+        if s == DECLINED:
+            continue
+        state = r.justice_state[i]
+        if state == kernels.DEAD or week - r.birth_week[i] >= leaving_age_weeks:
+            continue  # leaves the population this week (intakes run before demography)
+        age = (week - r.birth_week[i]) // 52
+        if age < min_age or age > max_age:
+            continue
+        if not sex_mask[r.sex[i]]:
+            continue
+        if r.static_risk[i] < min_risk:
+            continue
+        if (r.risk_flags[i] & required_flags) != required_flags:
+            continue
+        if not community_mask[r.community[i]]:
+            continue
+        if justice_code == 0 and state == kernels.INCARCERATED:
+            continue
+        if justice_code == 1 and state != kernels.INCARCERATED:
+            continue
+        if justice_code == 2 and (state == kernels.INCARCERATED
+                                  or week - r.week_released[i] > released_within):
+            continue
+        out[n_eligible] = i
+        n_eligible += 1
+    return n_eligible, n_active
+
+
+@njit(cache=True)
+def offer_places(week, k, key, candidates, n_offers, uptake, completion, duration, pt,
+                 starts, ends):
+    """Offer places to the first `n_offers` candidates (NOT_OFFERED or WAITLISTED); waitlist
+    the rest.
+
+    Returns the number enrolled; their start and end weeks are written to `starts`/`ends`.
+    """
+    n_enrolled = 0
+    for j in range(candidates.shape[0]):
+        i = candidates[j]
+        if j >= n_offers:
+            pt.ind_status[k, i] = WAITLISTED  # until the next intake: the comparison group
+            pt.ind_week_start[k, i] = week
+            continue
+        stream = rng.PROGRAM + 4 * k
+        if uniform(key, week, i, stream) >= uptake:
+            pt.ind_status[k, i] = DECLINED
+            continue
+        end = week + duration
+        status = COMPLETER
+        if uniform(key, week, i, stream + 1) >= completion:
+            status = DROPOUT
+            end = week + 1 + np.int64(uniform(key, week, i, stream + 2) * (duration - 1))
+        pt.ind_status[k, i] = status
+        pt.ind_week_start[k, i] = week
+        pt.ind_week_end[k, i] = end
+        starts[n_enrolled] = week
+        ends[n_enrolled] = end
+        n_enrolled += 1
+    return n_enrolled
+
+
+def empty_tables(n_residents: int, n_communities: int, n_bands: int) -> ProgramTables:
+    return ProgramTables(
+        ind_log_effect=np.zeros((0, 2, n_bands)), ind_rate=np.zeros(0),
+        ind_horizon=np.zeros(0, np.int64), ind_violent_only=np.zeros(0, np.int8),
+        ind_after_release=np.zeros(0, np.int8), ind_clearance=np.ones(0),
+        ind_intake_interval=np.zeros(0, np.int64), ind_min_age=np.zeros(0, np.int64),
+        ind_max_age=np.zeros(0, np.int64),
+        ind_status=np.zeros((0, n_residents), np.int8),
+        ind_week_start=np.zeros((0, n_residents), np.int32),
+        ind_week_end=np.zeros((0, n_residents), np.int32),
+        ind_stats=np.zeros((0, 2, 1, N_PROGRAM_STATS), np.int64),
+        school_since=np.full(n_communities, kernels.NEVER, np.int32),
+        school_min_age=0, school_max_age=-1, school_log_effect=np.zeros((2, n_bands)),
+        school_rate=1.0, school_horizon=0,
+        interruption_cover=np.zeros(n_communities, np.int8),
+        interruption_log_effect=np.zeros((2, n_bands)), interruption_window=52,
+        community_stats=np.zeros(N_COMMUNITY_STATS, np.int64),
+        community_covered=np.zeros(n_communities, np.int8),
+        acts_on_residents=0,
+    )
+
+
+class Program:
+    """One program of a scenario: its config, its schedule, and its running totals."""
+
+    def __init__(self, name: str, config: ProgramConfig, burn_in_weeks: int,
+                 total_weeks: int) -> None:
+        self.name = name
+        self.config = config
+        self.kind = config.kind
+        self.level = PROGRAM_KINDS[config.kind][0]
+        self.uptake = config.uptake
+        self.completion = config.completion
+        self.start_week_after_burn_in = config.start_week
+        self.burn_in_weeks = burn_in_weeks
+        self.total_weeks = total_weeks
+        self.index = -1  # row in the individual-program tables
+        self.covered = None  # community mask once started
+        # Places in use, by week: +1 at a start, -1 at an end (participant-weeks = sum).
+        self.active_delta = np.zeros(total_weeks + config.duration_weeks + 2, np.int64)
+        self.participants = 0
+        self.completers = 0
+        self.waiting_list: list[int] = []  # at each intake
+        self.community_weeks = 0
+        self.weeks_running = 0
+
+    @property
+    def start(self) -> int:
+        """Absolute start week."""
+        return self.burn_in_weeks + self.start_week_after_burn_in
+
+    def participant_weeks(self, up_to_week: int) -> int:
+        active = np.cumsum(self.active_delta[:up_to_week])
+        return int(active.sum())
+
+
+class ProgramBook:
+    """Every program of a scenario, and the work of stage 2 (programs) each week."""
+
+    def __init__(self, cfg: VpsimConfig, n_residents: int, n_communities: int,
+                 burn_in_weeks: int, total_weeks: int) -> None:
+        self.cfg = cfg
+        labels = band_labels(cfg.population.max_age)
+        self.labels = labels
+        self.programs = [Program(name, p, burn_in_weeks, total_weeks)
+                         for name, p in cfg.scenario.programs.items()]
+        self.coordination = next((p for p in self.programs
+                                  if p.kind == "institutional_coordination"), None)
+        if self.coordination is not None:
+            m = self.coordination.config.effect
+            for p in self.programs:
+                if p is not self.coordination:
+                    p.uptake = min(1.0, p.uptake * m)
+                    p.completion = min(1.0, p.completion * m)
+                    p.start_week_after_burn_in = int(round(p.start_week_after_burn_in / m))
+        individual = [p for p in self.programs if p.kind in INDIVIDUAL]
+        for k, p in enumerate(individual):
+            p.index = k
+        self.individual = individual
+        n_bands = len(labels)
+        t = empty_tables(n_residents, n_communities, n_bands)
+        K = len(individual)
+        if K:
+            log_effects = np.stack([_log_effect_table(p.config, labels) for p in individual])
+            rates = np.array([math.log(2) / p.config.half_life_weeks for p in individual])
+            t = t._replace(
+                ind_log_effect=log_effects, ind_rate=rates,
+                ind_horizon=np.array([_horizon(log_effects[k], rates[k]) for k in range(K)],
+                                     np.int64),
+                ind_violent_only=np.array([p.kind == "cbt_youth" for p in individual], np.int8),
+                ind_after_release=np.array([p.kind == "prison_rehabilitation"
+                                            for p in individual], np.int8),
+                ind_clearance=np.array([p.config.clearance_multiplier
+                                        if p.kind == "focused_deterrence" else 1.0
+                                        for p in individual]),
+                ind_intake_interval=np.array([p.config.intake_interval_weeks
+                                              for p in individual], np.int64),
+                ind_min_age=np.array([p.config.targeting.min_age for p in individual], np.int64),
+                ind_max_age=np.array([p.config.targeting.max_age for p in individual], np.int64),
+                ind_status=np.zeros((K, n_residents), np.int8),
+                ind_week_start=np.zeros((K, n_residents), np.int32),
+                ind_week_end=np.zeros((K, n_residents), np.int32),
+                ind_stats=np.zeros((K, 2, cfg.population.max_age + 1, N_PROGRAM_STATS),
+                                   np.int64),
+            )
+        school = self.by_kind("school_education")
+        if school is not None:
+            log_effect = _log_effect_table(school.config, labels)
+            rate = math.log(2) / school.config.half_life_weeks
+            t = t._replace(school_min_age=max(MIN_AGE, school.config.targeting.min_age),
+                           school_max_age=school.config.targeting.max_age,
+                           school_log_effect=log_effect, school_rate=rate,
+                           school_horizon=_horizon(log_effect, rate))
+        interruption = self.by_kind("violence_interruption")
+        if interruption is not None:
+            t = t._replace(interruption_log_effect=_log_effect_table(interruption.config, labels))
+        acts = bool(individual) or school is not None or interruption is not None
+        self.tables = t._replace(acts_on_residents=int(acts))
+        self._buffer = np.empty(n_residents, np.int64)
+
+    def by_kind(self, kind: str) -> Program | None:
+        return next((p for p in self.programs if p.kind == kind), None)
+
+    # -- stage 2 ----------------------------------------------------------------------------
+    def step(self, model: ViolencePreventionModel, week: int) -> None:
+        """Start programs whose week has come; run intakes; count community-weeks."""
+        for p in self.programs:
+            if week < p.start:
+                continue
+            if week == p.start:
+                self._start(model, p)
+            p.weeks_running += 1
+            if p.level == "community":
+                p.community_weeks += int(p.covered.sum())
+            if p.level == "individual" and (week - p.start) % p.config.intake_interval_weeks == 0:
+                self._intake(model, p, week)
+
+    def _communities(self, model: ViolencePreventionModel, p: Program) -> np.ndarray:
+        t = p.config.targeting
+        n = len(model.tables.community_size)
+        mask = np.zeros(n, bool)
+        if t.most_violent_communities:
+            order = np.argsort(-model.violence_rate, kind="stable")
+            mask[order[:t.most_violent_communities]] = True
+        elif t.communities:
+            mask[list(t.communities)] = True
+        else:
+            mask[:] = True
+        return mask
+
+    def _start(self, model: ViolencePreventionModel, p: Program) -> None:
+        if p.level == "system":
+            return
+        p.covered = self._communities(model, p)
+        t = self.tables
+        if p.kind == "school_education":
+            t.school_since[p.covered] = p.start
+            t.community_covered[p.covered] = 1
+        elif p.kind == "violence_interruption":
+            t.interruption_cover[p.covered] = 1
+            t.community_covered[p.covered] = 1
+
+    def _intake(self, model: ViolencePreventionModel, p: Program, week: int) -> None:
+        c = p.config
+        t = c.targeting
+        sex_mask = np.array([s in t.sexes for s in ("female", "male")])
+        flags = 0
+        for name in t.risk_factors:
+            flags |= 1 << RISK_FACTORS.index(name)
+        min_risk = t.min_risk
+        r = model.residents
+        if t.risk_percentile > 0:
+            min_risk = max(min_risk, float(np.percentile(r.static_risk, t.risk_percentile)))
+        community_mask = p.covered if p.covered is not None else np.ones(
+            len(model.tables.community_size), bool)
+        n_eligible, n_active = scan_eligible(
+            week, p.index, r, self.tables, max(MIN_AGE, t.min_age), t.max_age, sex_mask,
+            min_risk, flags, community_mask, JUSTICE_CODES[t.justice_state],
+            t.released_within_weeks, model.params.max_age_weeks, self._buffer)
+        candidates = self._buffer[:n_eligible].copy()
+        key = model.key
+        if c.coverage is not None:
+            # A stable share of the eligible: each resident's own draw decides, every intake.
+            share = uniforms(key, 0, candidates, rng.PROGRAM + 4 * p.index + 3)
+            candidates = np.concatenate([candidates[share < c.coverage],
+                                         candidates[share >= c.coverage]])
+            n_offers = int((share < c.coverage).sum())
+        else:
+            if c.priority == "risk":
+                order = np.argsort(-r.static_risk[candidates], kind="stable")
+            else:
+                order = np.argsort(uniforms(key, week, candidates, rng.PROGRAM + 4 * p.index + 3),
+                                   kind="stable")
+            candidates = candidates[order]
+            n_offers = max(0, min(len(candidates), c.capacity - n_active))
+        starts = np.empty(n_offers, np.int64)
+        ends = np.empty(n_offers, np.int64)
+        n = offer_places(week, p.index, key, candidates, n_offers, p.uptake, p.completion,
+                         c.duration_weeks, self.tables, starts, ends)
+        np.add.at(p.active_delta, starts[:n], 1)
+        np.add.at(p.active_delta, ends[:n], -1)
+        p.participants += n
+        p.waiting_list.append(len(candidates) - n_offers)
+
+    # -- community channels (stage 7, O(communities)) --------------------------------------
+    def police_multiplier(self, n_communities: int) -> np.ndarray:
+        m = np.ones(n_communities)
+        hotspot = self.by_kind("hotspot_policing")
+        if hotspot is not None and hotspot.covered is not None:
+            m[hotspot.covered] *= hotspot.config.effect
+        if self.coordination is not None and self.coordination.weeks_running > 0:
+            m *= self.coordination.config.clearance_multiplier
+        return m
+
+    def efficacy_multiplier(self, n_communities: int) -> np.ndarray:
+        m = np.ones(n_communities)
+        participation = self.by_kind("community_participation")
+        if participation is not None and participation.covered is not None:
+            m[participation.covered] *= participation.config.effect
+        return m
+
+    # -- outcomes -----------------------------------------------------------------------------
+    def summary(self, model: ViolencePreventionModel) -> dict:
+        out = {}
+        t = self.tables
+        week = model.week
+        for p in self.programs:
+            c = p.config
+            participant_weeks = p.participant_weeks(week)
+            entry = {"kind": p.kind, "start_week": p.start - model.burn_in_weeks,
+                     "weeks_running": p.weeks_running}
+            if p.level == "individual":
+                k = p.index
+                ended = (t.ind_week_end[k] <= week - 1)
+                entry.update({
+                    "participants": p.participants,
+                    "completions": int(((t.ind_status[k] == COMPLETER) & ended).sum()),
+                    "dropouts": int(((t.ind_status[k] == DROPOUT) & ended).sum()),
+                    "declined": int((t.ind_status[k] == DECLINED).sum()),
+                    "waiting_list_mean": float(np.mean(p.waiting_list)) if p.waiting_list else 0.0,
+                    "participant_weeks": participant_weeks,
+                })
+                entry["participants_vs_waiting_list"] = _comparison(t.ind_stats[k])
+            elif p.kind == "school_education":
+                participant_weeks = int(t.community_stats[SCHOOL_WEEKS])
+                entry["participant_weeks"] = participant_weeks
+            elif p.kind == "violence_interruption":
+                participant_weeks = int(t.community_stats[INTERRUPTION_WEEKS])
+                entry["participant_weeks"] = participant_weeks
+            if p.level == "community" and p.covered is not None:
+                entry["communities"] = [int(x) for x in np.flatnonzero(p.covered)]
+                entry["community_weeks"] = p.community_weeks
+            entry["cost"] = float(participant_weeks * c.cost_per_participant_week
+                             + p.community_weeks * c.cost_per_community_week
+                             + p.weeks_running * c.cost_per_week)
+            entry["source"] = c.source
+            out[p.name] = entry
+        return out
+
+
+def _comparison(stats: np.ndarray) -> dict:
+    """Participants (while enrolled) against the waiting list (until the next intake).
+
+    The ratios are age- and sex-standardised: observed participant arrests over those expected
+    at the waiting list's rates in the same sex and age, over the strata both groups reach.
+    Crude rates can mislead: a youth program's places go to whoever turns eligible, its waiting
+    list builds up when many are eligible at once.
+    """
+    s = stats.reshape(-1, N_PROGRAM_STATS).astype(float)
+    both = (s[:, P_WEEKS] > 0) & (s[:, C_WEEKS] > 0)
+    out = {
+        "participant_years": float(s[:, P_WEEKS].sum() / 52),
+        "participant_arrests_per_year": _rate(s[:, P_ARRESTS].sum(), s[:, P_WEEKS].sum()),
+        "participant_violent_arrests_per_year": _rate(s[:, P_VIOLENT_ARRESTS].sum(),
+                                                      s[:, P_WEEKS].sum()),
+        "comparison_years": float(s[:, C_WEEKS].sum() / 52),
+        "comparison_arrests_per_year": _rate(s[:, C_ARRESTS].sum(), s[:, C_WEEKS].sum()),
+        "comparison_violent_arrests_per_year": _rate(s[:, C_VIOLENT_ARRESTS].sum(),
+                                                     s[:, C_WEEKS].sum()),
+    }
+    for name, p_col, c_col in (("arrests", P_ARRESTS, C_ARRESTS),
+                               ("violent_arrests", P_VIOLENT_ARRESTS, C_VIOLENT_ARRESTS)):
+        expected = (s[both, P_WEEKS] * s[both, c_col] / s[both, C_WEEKS]).sum()
+        observed = s[both, p_col].sum()
+        out[f"standardised_{name}_ratio"] = float(observed / expected) if expected > 0 else None
+    return out
+
+
+def _rate(events: float, weeks: float) -> float | None:
+    return float(events / weeks * 52) if weeks > 0 else None

@@ -41,6 +41,7 @@ HEADLINE = (
     ("male_share_of_offenders", "male share of violent offences", "{:.1%}"),
     ("community_violence_p90_p10_ratio", "community violence p90/p10", "{:.2f}"),
     ("cost_incarceration_per_year", "incarceration cost a year (USD)", "{:,.0f}"),
+    ("cost_programs_per_year", "program cost a year (USD)", "{:,.0f}"),
 )
 
 

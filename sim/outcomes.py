@@ -176,6 +176,7 @@ def summary(model: ViolencePreventionModel) -> dict:
         "cost_incarceration": cost_incarceration,
         "cost_incarceration_per_year": cost_incarceration / years,
         "cost_programs": cost_programs,
+        "cost_programs_per_year": cost_programs / years,
         "cost_total": cost_programs + cost_incarceration,
         "programs": program_outcomes,
         "by_sex": {name: sex_rates(stat) for name, stat in (

@@ -136,11 +136,12 @@ def scan_eligible(week, k, r, pt, min_age, max_age, sex_mask, min_risk, required
 
 @njit(cache=True)
 def offer_places(week, k, key, candidates, n_offers, uptake, completion, duration, pt,
-                 starts, ends):
+                 starts, ends, enrolled):
     """Offer places to the first `n_offers` candidates (NOT_OFFERED or WAITLISTED); waitlist
     the rest.
 
-    Returns the number enrolled; their start and end weeks are written to `starts`/`ends`.
+    Returns the number enrolled; who, and their start and end weeks, are written to
+    `enrolled`, `starts` and `ends`.
     """
     n_enrolled = 0
     for j in range(candidates.shape[0]):
@@ -161,6 +162,7 @@ def offer_places(week, k, key, candidates, n_offers, uptake, completion, duratio
         pt.ind_status[k, i] = status
         pt.ind_week_start[k, i] = week
         pt.ind_week_end[k, i] = end
+        enrolled[n_enrolled] = i
         starts[n_enrolled] = week
         ends[n_enrolled] = end
         n_enrolled += 1
@@ -208,6 +210,7 @@ class Program:
         # Places in use, by week: +1 at a start, -1 at an end (participant-weeks = sum).
         self.active_delta = np.zeros(total_weeks + config.duration_weeks + 2, np.int64)
         self.participants = 0
+        self.participants_by = np.zeros((2, 16), np.int64)  # [sex, age band] at enrolment
         self.completers = 0
         self.waiting_list: list[int] = []  # at each intake
         self.community_weeks = 0
@@ -364,8 +367,12 @@ class ProgramBook:
             n_offers = max(0, min(len(candidates), c.capacity - n_active))
         starts = np.empty(n_offers, np.int64)
         ends = np.empty(n_offers, np.int64)
+        enrolled = np.empty(n_offers, np.int64)
         n = offer_places(week, p.index, key, candidates, n_offers, p.uptake, p.completion,
-                         c.duration_weeks, self.tables, starts, ends)
+                         c.duration_weeks, self.tables, starts, ends, enrolled)
+        who = enrolled[:n]
+        bands = model.tables.band_of_age[(week - r.birth_week[who]) // 52]
+        np.add.at(p.participants_by, (r.sex[who], bands), 1)
         np.add.at(p.active_delta, starts[:n], 1)
         np.add.at(p.active_delta, ends[:n], -1)
         p.participants += n
@@ -408,6 +415,11 @@ class ProgramBook:
                     "declined": int((t.ind_status[k] == DECLINED).sum()),
                     "waiting_list_mean": float(np.mean(p.waiting_list)) if p.waiting_list else 0.0,
                     "participant_weeks": participant_weeks,
+                    "participants_by_sex": {sex: int(p.participants_by[s].sum())
+                                            for s, sex in enumerate(("female", "male"))},
+                    "participants_by_age_band": {
+                        label: int(p.participants_by[:, b].sum())
+                        for b, label in enumerate(self.labels)},
                 })
                 entry["participants_vs_waiting_list"] = _comparison(t.ind_stats[k])
             elif p.kind == "school_education":

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from dataclasses import fields
@@ -68,16 +69,37 @@ def run(cfg: DictConfig) -> dict:
     try:
         settings = validate(cfg)
     except ConfigError as error:
+        if HydraConfig.get().mode == RunMode.MULTIRUN:  # recorded; the sweep goes on
+            from .results import write_failure
+            write_failure(run_dir, "", error)
+            logging.getLogger("vpsim").error("config error: %s", error)
+            return {"status": "failed", "error": str(error)}
         _discard(run_dir)
         print(f"vpsim: config error: {error}", file=sys.stderr)
         sys.exit(2)
-    from .model import ViolencePreventionModel
-    from .results import write_run
+    from omegaconf import OmegaConf
 
+    from .model import ViolencePreventionModel
+    from .results import completed_summary, config_hash, write_failure, write_run
+
+    fingerprint = config_hash(OmegaConf.to_container(OmegaConf.structured(settings),
+                                                     resolve=True))
+    done = completed_summary(run_dir, fingerprint)
+    if done is not None:  # a sweep run again: only what is missing runs
+        print(f"vpsim: {run_dir} already holds this run (config {fingerprint}): skipped")
+        return done
     started = time.perf_counter()
-    model = ViolencePreventionModel(settings)
-    model.run(progress=settings.progress)
-    summary = write_run(run_dir, model, figures=settings.figures)
+    try:
+        model = ViolencePreventionModel(settings)
+        model.run(progress=settings.progress)
+        summary = write_run(run_dir, model, figures=settings.figures)
+    except Exception as error:
+        write_failure(run_dir, fingerprint, error)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            # Recorded for the report; the other jobs of the sweep go on.
+            logging.getLogger("vpsim").error("run failed: %s: %s", type(error).__name__, error)
+            return {"status": "failed", "error": str(error)}
+        raise
     elapsed = time.perf_counter() - started
     print(f"vpsim: {settings.scenario.name} on {settings.population.name} "
           f"({settings.population.size:,} residents), seed {settings.seed}, "

@@ -246,6 +246,7 @@ class VpsimConfig:
     burn_in_years: int = bounded(30, 0, 100)  # simulated first, discarded from every outcome
     progress: bool = True
     figures: bool = True
+    sweep_name: str = "sweep"  # multirun folder: multirun/<sweep_name>; run it again to resume
     population: PopulationConfig = field(default_factory=PopulationConfig)
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
     justice: JusticeConfig = field(default_factory=JusticeConfig)

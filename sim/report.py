@@ -1,0 +1,193 @@
+"""Sweep aggregation and the comparison report planners read.
+
+`vpsim-report SWEEP_DIR` (also run at the end of every multirun by `ReportCallback`) reads every
+run directory under SWEEP_DIR into `sweep.parquet` (one row per run: scenario, seed, overrides,
+config hash, status, every summary number) and writes `report.md`: for each outcome, each
+scenario's mean with a 95% interval, and its paired difference from `baseline` over the seeds
+both ran (common random numbers) with a 95% t-interval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from .results import FAILURE, SUMMARY, atomic_path, write_parquet
+
+REPORT_OUTCOMES = (
+    ("violent_incidents_per_100k_per_year", "Violent incidents per 100,000 a year"),
+    ("homicides_per_100k_per_year", "Homicides per 100,000 a year"),
+    ("share_victimised_per_year", "Share of residents victimised a year"),
+    ("arrests_per_100k_per_year", "Arrests per 100,000 a year"),
+    ("incarcerated_per_100k", "Incarcerated per 100,000"),
+    ("rearrest_within_3_years", "Re-arrest within 3 years of release"),
+    ("cost_programs_per_year", "Program cost a year (USD)"),
+    ("cost_total", "Total cost, programs + incarceration (USD)"),
+)
+
+
+def _flatten(prefix: str, value, out: dict) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    elif isinstance(value, (list, tuple)):
+        out[prefix] = json.dumps(value)
+    else:
+        out[prefix] = value
+
+
+def _overrides(run_dir: Path) -> str:
+    path = run_dir / ".hydra" / "overrides.yaml"
+    if not path.exists():
+        return ""
+    return ",".join(yaml.safe_load(path.read_text()) or [])
+
+
+def aggregate(sweep_dir: Path) -> pd.DataFrame:
+    """One row per run directory under `sweep_dir` (complete, failed, or incomplete)."""
+    rows = []
+    for run_dir in sorted(p for p in Path(sweep_dir).rglob("*") if p.is_dir()
+                          and ((p / ".hydra").is_dir() or (p / SUMMARY).exists()
+                               or (p / FAILURE).exists())):
+        row = {"run_dir": str(run_dir.relative_to(sweep_dir)), "overrides": _overrides(run_dir)}
+        if (run_dir / SUMMARY).exists():
+            summary = json.loads((run_dir / SUMMARY).read_text())
+            row["status"] = "complete"
+            row["error"] = None
+            _flatten("", summary, row)
+        elif (run_dir / FAILURE).exists():
+            failure = json.loads((run_dir / FAILURE).read_text())
+            row.update(status="failed", error=failure.get("error"),
+                       config_hash=failure.get("config_hash"))
+        else:
+            row.update(status="incomplete", error="no summary.json: killed or still running")
+        config = run_dir / ".hydra" / "config.yaml"
+        if "scenario" not in row and config.exists():
+            resolved = yaml.safe_load(config.read_text()) or {}
+            row["scenario"] = (resolved.get("scenario") or {}).get("name")
+            row["seed"] = resolved.get("seed")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def mean_interval(values) -> tuple[float, float, float]:
+    """Mean and 95% t-interval (nan bounds with fewer than two values)."""
+    x = np.asarray([v for v in values if v is not None and not pd.isna(v)], float)
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    m = float(x.mean())
+    if x.size < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return m, m - half, m + half
+
+
+def paired_difference(df: pd.DataFrame, outcome: str, scenario: str,
+                      baseline: str = "baseline") -> tuple[float, float, float, int]:
+    """Mean difference scenario - baseline over the seeds both completed, with a 95% interval."""
+    done = df[df.status == "complete"]
+    a = done[done.scenario == scenario].set_index("seed")[outcome]
+    b = done[done.scenario == baseline].set_index("seed")[outcome]
+    seeds = a.index.intersection(b.index)
+    m, lo, hi = mean_interval((a[seeds] - b[seeds]).tolist())
+    return m, lo, hi, len(seeds)
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def report_markdown(df: pd.DataFrame, sweep_dir: Path) -> str:
+    done = df[df.status == "complete"]
+    failed = df[df.status != "complete"]
+    lines = [f"# vpsim sweep report: `{sweep_dir}`", "",
+             f"{len(df)} runs: {len(done)} complete, {int((df.status == 'failed').sum())} "
+             f"failed, {int((df.status == 'incomplete').sum())} incomplete.", ""]
+    if len(failed):
+        lines += ["## Runs that did not complete", "", "| run | status | error |", "|---|---|---|"]
+        lines += [f"| {r.run_dir} | {r.status} | {r.error} |" for r in failed.itertuples()]
+        lines.append("")
+    scenarios = sorted(done.scenario.dropna().unique(), key=lambda s: (s != "baseline", s))
+    has_baseline = "baseline" in scenarios
+    for outcome, title in REPORT_OUTCOMES:
+        if outcome not in done:
+            continue
+        lines += [f"## {title}", "", "Mean over seeds with a 95% interval"
+                  + ("; difference from baseline paired by seed (common random numbers)."
+                     if has_baseline else "."), "",
+                  "| scenario | runs | mean | 95% interval | vs baseline | 95% interval |",
+                  "|---|---|---|---|---|---|"]
+        for scenario in scenarios:
+            values = done[done.scenario == scenario][outcome]
+            m, lo, hi = mean_interval(values.tolist())
+            if has_baseline and scenario != "baseline":
+                d, dlo, dhi, _ = paired_difference(done, outcome, scenario)
+                diff = (_fmt(d), f"[{_fmt(dlo)}, {_fmt(dhi)}]")
+            else:
+                diff = ("", "")
+            lines.append(f"| {scenario} | {len(values)} | {_fmt(m)} | [{_fmt(lo)}, {_fmt(hi)}] "
+                         f"| {diff[0]} | {diff[1]} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(sweep_dir: Path) -> tuple[Path, Path]:
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise FileNotFoundError(f"{sweep_dir}: no such sweep directory")
+    df = aggregate(sweep_dir)
+    if df.empty:
+        raise ValueError(f"{sweep_dir}: no run directory found under it")
+    table = sweep_dir / "sweep.parquet"
+    write_parquet(table, df)
+    report = sweep_dir / "report.md"
+    with atomic_path(report) as tmp:
+        tmp.write_text(report_markdown(df, sweep_dir))
+    return table, report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="vpsim-report", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sweep_dir", type=Path, help="a multirun folder, e.g. multirun/sweep")
+    args = parser.parse_args(argv)
+    try:
+        table, report = write_report(args.sweep_dir)
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(f"vpsim-report: {error}")
+    df = pd.read_parquet(table)
+    counts = df.status.value_counts().to_dict()
+    print(f"vpsim-report: {len(df)} runs ({', '.join(f'{v} {k}' for k, v in counts.items())})")
+    for r in df[df.status == "failed"].itertuples():
+        print(f"  failed: {r.run_dir}: {r.error}")
+    print(f"table: {table}\nreport: {report}")
+
+
+try:
+    from hydra.experimental.callback import Callback
+except ImportError:  # pragma: no cover
+    Callback = object
+
+
+class ReportCallback(Callback):
+    """Aggregate and report a sweep when its multirun ends."""
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            table, report = write_report(sweep_dir)
+            print(f"vpsim-report: {report}")
+        except Exception as error:  # the runs are safe on disk; say why the report is not
+            print(f"vpsim-report: no report for {sweep_dir}: {error}", file=sys.stderr)

@@ -1,0 +1,118 @@
+"""Sweeps: aggregation into sweep.parquet, paired intervals, failures, resuming, the report."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sim import report
+
+VPSIM = str(Path(sys.executable).parent / "vpsim")
+SMALL = ["population=small", "years=2", "burn_in_years=1", "figures=false", "progress=false"]
+
+
+def _sweep(cwd: Path, *overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    return subprocess.run([VPSIM, "-m", *SMALL, *overrides], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_paired_difference_matches_a_hand_computed_t_interval():
+    df = pd.DataFrame({
+        "scenario": ["baseline"] * 4 + ["program"] * 4,
+        "seed": [0, 1, 2, 3] * 2,
+        "status": ["complete"] * 8,
+        "violence": [100.0, 120.0, 90.0, 110.0, 95.0, 111.0, 86.0, 100.0],
+    })
+    d = np.array([-5.0, -9.0, -4.0, -10.0])
+    half = stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2.0
+    m, lo, hi, n = report.paired_difference(df, "violence", "program")
+    assert n == 4
+    assert m == pytest.approx(-7.0)
+    assert (lo, hi) == pytest.approx((-7.0 - half, -7.0 + half))
+
+
+def test_paired_difference_uses_only_seeds_both_scenarios_completed():
+    df = pd.DataFrame({"scenario": ["baseline", "baseline", "program", "program"],
+                       "seed": [0, 1, 0, 1], "status": ["complete", "complete", "complete",
+                                                         "failed"],
+                       "violence": [10.0, 20.0, 7.0, math.nan]})
+    m, lo, hi, n = report.paired_difference(df, "violence", "program")
+    assert (m, n) == (-3.0, 1)
+    assert math.isnan(lo) and math.isnan(hi)
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("sweep")
+    first = _sweep(cwd, "scenario=baseline,cbt_youth", "seed=0,1,2")
+    assert first.returncode == 0, first.stderr
+    return cwd, cwd / "multirun" / "sweep", first
+
+
+def test_a_sweep_aggregates_one_complete_row_per_run(sweep):
+    _, sweep_dir, _ = sweep
+    df = pd.read_parquet(sweep_dir / "sweep.parquet")
+    assert len(df) == 6
+    assert set(df.status) == {"complete"}
+    assert sorted(zip(df.scenario, df.seed)) == sorted(
+        (s, k) for s in ("baseline", "cbt_youth") for k in (0, 1, 2))
+    assert df.config_hash.nunique() == 6
+    assert df.overrides.str.contains("seed=").all()
+
+
+def test_the_report_holds_the_numbers_of_the_table(sweep):
+    _, sweep_dir, _ = sweep
+    df = pd.read_parquet(sweep_dir / "sweep.parquet")
+    text = (sweep_dir / "report.md").read_text()
+    key = "violent_incidents_per_100k_per_year"
+    m, lo, hi = report.mean_interval(df[df.scenario == "cbt_youth"][key].tolist())
+    d, dlo, dhi, _ = report.paired_difference(df, key, "cbt_youth")
+    section = text.split("## Violent incidents per 100,000 a year")[1].split("##")[0]
+    row = next(line for line in section.splitlines() if line.startswith("| cbt_youth |"))
+    for number in (m, lo, hi, d, dlo, dhi):
+        assert report._fmt(number) in row
+
+
+def test_running_the_same_sweep_again_skips_every_completed_job(sweep):
+    cwd, sweep_dir, _ = sweep
+    before = {p: p.stat().st_mtime_ns for p in sweep_dir.rglob("summary.json")}
+    again = _sweep(cwd, "scenario=baseline,cbt_youth", "seed=0,1,2")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("skipped") == 6
+    assert {p: p.stat().st_mtime_ns for p in sweep_dir.rglob("summary.json")} == before
+
+
+def test_a_failed_job_is_recorded_and_the_rest_still_report(tmp_path):
+    result = _sweep(tmp_path, "sweep_name=mixed", "seed=0", "population.size=2000,500")
+    assert result.returncode == 0, result.stderr
+    df = pd.read_parquet(tmp_path / "multirun" / "mixed" / "sweep.parquet")
+    assert sorted(df.status) == ["complete", "failed"]
+    failed = df[df.status == "failed"].iloc[0]
+    assert "population.size" in failed.error
+    out = subprocess.run([str(Path(VPSIM).parent / "vpsim-report"),
+                          str(tmp_path / "multirun" / "mixed")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0
+    assert "1 complete" in out.stdout and "1 failed" in out.stdout
+    assert "population.size" in out.stdout
+    assert "| failed |" in (tmp_path / "multirun" / "mixed" / "report.md").read_text()
+
+
+def test_a_run_killed_before_its_summary_is_reported_incomplete(tmp_path):
+    run = tmp_path / "sweep" / "seed=0"
+    (run / ".hydra").mkdir(parents=True)
+    (run / "config.yaml").write_text("seed: 0\n")
+    done = tmp_path / "sweep" / "seed=1"
+    done.mkdir()
+    (done / "summary.json").write_text(json.dumps({"scenario": "baseline", "seed": 1,
+                                                   "config_hash": "x"}))
+    df = report.aggregate(tmp_path / "sweep")
+    assert dict(zip(df.run_dir, df.status)) == {"seed=0": "incomplete", "seed=1": "complete"}

@@ -105,3 +105,58 @@ def write_run_figures(run_dir: Path, model: ViolencePreventionModel, summary: di
     age_crime_curve(model, paths[1])
     recidivism_curve(model, paths[2])
     return paths
+
+
+FOREST_OUTCOMES = (
+    ("violent_incidents_per_100k_per_year", "violent incidents\nper 100,000 a year"),
+    ("incarcerated_per_100k", "incarcerated\nper 100,000"),
+    ("rearrest_within_3_years", "re-arrest within\n3 years"),
+)
+
+
+def forest_plot(done, path: Path) -> None:
+    """Paired differences from baseline with 95% intervals, one panel per outcome."""
+    from .report import paired_difference
+
+    scenarios = sorted(s for s in done.scenario.unique() if s != "baseline")
+    fig, axes = plt.subplots(1, len(FOREST_OUTCOMES), figsize=(4 * len(FOREST_OUTCOMES),
+                                                               0.45 * len(scenarios) + 1.6),
+                             sharey=True)
+    y = np.arange(len(scenarios))
+    for ax, (outcome, label) in zip(axes, FOREST_OUTCOMES):
+        rows = [paired_difference(done, outcome, s) for s in scenarios]
+        m = np.array([r[0] for r in rows])
+        lo = np.array([r[1] for r in rows])
+        hi = np.array([r[2] for r in rows])
+        err = np.vstack([m - lo, hi - m])
+        ax.errorbar(m, y, xerr=np.nan_to_num(err), fmt="o", color=PALETTE["model"], capsize=3)
+        ax.axvline(0, color="0.6", lw=1)
+        ax.set_xlabel(f"difference from baseline:\n{label}")
+    axes[0].set_yticks(y, scenarios)
+    axes[0].invert_yaxis()
+    fig.suptitle("Effects against baseline (paired by seed, 95% intervals)")
+    _save(fig, path)
+
+
+def cost_effectiveness_plane(done, path: Path) -> None:
+    """Extra cost against violent incidents averted, per scenario (mean over seeds)."""
+    scenarios = sorted(s for s in done.scenario.unique() if s != "baseline")
+    base = done[done.scenario == "baseline"].set_index("seed")
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for k, scenario in enumerate(scenarios):
+        a = done[done.scenario == scenario].set_index("seed")
+        seeds = a.index.intersection(base.index)
+        scale = a.loc[seeds, "residents"] * a.loc[seeds, "years"] / 1e5
+        averted = ((base.loc[seeds, "violent_incidents_per_100k_per_year"]
+                    - a.loc[seeds, "violent_incidents_per_100k_per_year"]) * scale)
+        extra = a.loc[seeds, "cost_total"] - base.loc[seeds, "cost_total"]
+        ax.scatter(averted, extra / 1e6, s=12, alpha=0.3, color=f"C{k}")
+        ax.scatter(averted.mean(), extra.mean() / 1e6, s=70, color=f"C{k}", edgecolor="k",
+                   label=scenario)
+    ax.axhline(0, color="0.6", lw=1)
+    ax.axvline(0, color="0.6", lw=1)
+    ax.set_xlabel("violent incidents averted over the run")
+    ax.set_ylabel("extra cost over the run (million USD)")
+    ax.set_title("Cost-effectiveness plane (dots: seeds; large: mean)")
+    ax.legend(fontsize=8)
+    _save(fig, path)

@@ -101,6 +101,38 @@ def paired_difference(df: pd.DataFrame, outcome: str, scenario: str,
     return m, lo, hi, len(seeds)
 
 
+def cost_per_averted(df: pd.DataFrame, scenario: str, outcome: str, baseline: str = "baseline",
+                     resamples: int = 2000) -> tuple[float, float, float, float]:
+    """Extra cost (programs + incarceration) per event averted against baseline.
+
+    Paired by seed; events averted = (baseline rate - scenario rate) per 100,000 a year x
+    residents x years. Returns (cost per event averted, 95% bootstrap interval over seeds,
+    events averted in total over the seeds). The ratio is nan when nothing is averted.
+    """
+    done = df[df.status == "complete"]
+    a = done[done.scenario == scenario].set_index("seed")
+    b = done[done.scenario == baseline].set_index("seed")
+    seeds = a.index.intersection(b.index)
+    if len(seeds) == 0:
+        return math.nan, math.nan, math.nan, math.nan
+    scale = (a.loc[seeds, "residents"] * a.loc[seeds, "years"] / 1e5).to_numpy(float)
+    averted = (b.loc[seeds, outcome] - a.loc[seeds, outcome]).to_numpy(float) * scale
+    extra = (a.loc[seeds, "cost_total"] - b.loc[seeds, "cost_total"]).to_numpy(float)
+
+    def ratio(idx):
+        n = averted[idx].sum()
+        return extra[idx].sum() / n if n > 0 else math.nan
+
+    point = ratio(np.arange(len(seeds)))
+    rng = np.random.default_rng(0)  # fixed: the interval is a property of the sweep
+    boot = np.array([ratio(rng.integers(0, len(seeds), len(seeds)))
+                     for _ in range(resamples)]) if len(seeds) > 1 else np.array([math.nan])
+    boot = boot[np.isfinite(boot)]
+    lo, hi = (np.percentile(boot, [2.5, 97.5]) if boot.size > resamples // 2
+              else (math.nan, math.nan))
+    return float(point), float(lo), float(hi), float(averted.sum())
+
+
 def _fmt(x: float) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
@@ -140,6 +172,27 @@ def report_markdown(df: pd.DataFrame, sweep_dir: Path) -> str:
             lines.append(f"| {scenario} | {len(values)} | {_fmt(m)} | [{_fmt(lo)}, {_fmt(hi)}] "
                          f"| {diff[0]} | {diff[1]} |")
         lines.append("")
+    if has_baseline and "cost_total" in done:
+        lines += ["## Cost per violent incident and per homicide averted", "",
+                  "Extra cost (programs + incarceration) against baseline, paired by seed, per "
+                  "event averted; 95% bootstrap interval over seeds. n/a: nothing averted "
+                  "(the scenario costs more and does no better).", "",
+                  "| scenario | incidents averted | USD per incident averted | 95% interval "
+                  "| homicides averted | USD per homicide averted | 95% interval |",
+                  "|---|---|---|---|---|---|---|"]
+        for scenario in scenarios:
+            if scenario == "baseline":
+                continue
+            v, vlo, vhi, vn = cost_per_averted(done, scenario,
+                                               "violent_incidents_per_100k_per_year")
+            h, hlo, hhi, hn = cost_per_averted(done, scenario, "homicides_per_100k_per_year")
+            lines.append(f"| {scenario} | {_fmt(vn)} | {_fmt(v)} | [{_fmt(vlo)}, {_fmt(vhi)}] "
+                         f"| {_fmt(hn)} | {_fmt(h)} | [{_fmt(hlo)}, {_fmt(hhi)}] |")
+        lines.append("")
+    figures = [f for f in ("forest_plot.png", "cost_effectiveness.png")
+               if (sweep_dir / f).exists()]
+    if figures:
+        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     return "\n".join(lines)
 
 
@@ -152,6 +205,11 @@ def write_report(sweep_dir: Path) -> tuple[Path, Path]:
         raise ValueError(f"{sweep_dir}: no run directory found under it")
     table = sweep_dir / "sweep.parquet"
     write_parquet(table, df)
+    done = df[df.status == "complete"]
+    if "baseline" in set(done.get("scenario", [])) and done.scenario.nunique() > 1:
+        from . import plots
+        plots.forest_plot(done, sweep_dir / "forest_plot.png")
+        plots.cost_effectiveness_plane(done, sweep_dir / "cost_effectiveness.png")
     report = sweep_dir / "report.md"
     with atomic_path(report) as tmp:
         tmp.write_text(report_markdown(df, sweep_dir))

@@ -116,3 +116,26 @@ def test_a_run_killed_before_its_summary_is_reported_incomplete(tmp_path):
                                                    "config_hash": "x"}))
     df = report.aggregate(tmp_path / "sweep")
     assert dict(zip(df.run_dir, df.status)) == {"seed=0": "incomplete", "seed=1": "complete"}
+
+
+def test_cost_per_incident_averted_is_extra_cost_over_incidents_averted_paired_by_seed():
+    df = pd.DataFrame({
+        "scenario": ["baseline", "baseline", "program", "program"], "seed": [0, 1, 0, 1],
+        "status": ["complete"] * 4, "residents": [100_000] * 4, "years": [10] * 4,
+        "violent_incidents_per_100k_per_year": [2000.0, 2100.0, 1900.0, 1950.0],
+        "cost_total": [1e8, 1.1e8, 1.5e8, 1.6e8],
+    })
+    # averted: (100 + 150) per 100k a year x 1e5 residents x 10 years / 1e5 = 2,500 incidents;
+    # extra cost: 0.5e8 + 0.5e8 = 1e8 -> 40,000 USD per incident averted.
+    point, lo, hi, averted = report.cost_per_averted(df, "program",
+                                                     "violent_incidents_per_100k_per_year")
+    assert averted == pytest.approx(2500.0)
+    assert point == pytest.approx(40_000.0)
+    assert lo <= point <= hi
+
+
+def test_the_sweep_report_has_its_figures(sweep):
+    _, sweep_dir, _ = sweep
+    for name in ("forest_plot.png", "cost_effectiveness.png"):
+        assert (sweep_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"]({name})" in (sweep_dir / "report.md").read_text()

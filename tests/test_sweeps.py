@@ -139,3 +139,13 @@ def test_the_sweep_report_has_its_figures(sweep):
     for name in ("forest_plot.png", "cost_effectiveness.png"):
         assert (sweep_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({name})" in (sweep_dir / "report.md").read_text()
+
+
+def test_submitit_local_runs_a_two_job_sweep_end_to_end(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher",
+                        reason="hydra-submitit-launcher (the cluster extra) is not installed")
+    result = _sweep(tmp_path, "hydra/launcher=submitit_local", "sweep_name=local", "seed=0,1")
+    assert result.returncode == 0, result.stderr
+    df = pd.read_parquet(tmp_path / "multirun" / "local" / "sweep.parquet")
+    assert sorted(df.seed) == [0, 1]
+    assert set(df.status) == {"complete"}

@@ -160,3 +160,67 @@ def cost_effectiveness_plane(done, path: Path) -> None:
     ax.set_title("Cost-effectiveness plane (dots: seeds; large: mean)")
     ax.legend(fontsize=8)
     _save(fig, path)
+
+
+def weekly_by_scenario(done, sweep_dir: Path, path: Path,
+                       column: str = "violent_offences") -> None:
+    """Weekly violence per scenario after burn-in: median over seeds, 10-90% band, and a
+    marker where each program starts."""
+    import pandas as pd
+
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for k, scenario in enumerate(sorted(done.scenario.unique(),
+                                        key=lambda s: (s != "baseline", s))):
+        series = []
+        for run_dir in done[done.scenario == scenario].run_dir:
+            ts_path = Path(sweep_dir) / run_dir / "timeseries.parquet"
+            if not ts_path.exists():
+                continue
+            ts = pd.read_parquet(ts_path, columns=["year", "burn_in", "population", column])
+            ts = ts[~ts.burn_in]
+            rate = ts[column] / ts.population * 52e5
+            series.append(rate.rolling(13, center=True, min_periods=1).mean().to_numpy())
+        if not series:
+            continue
+        n = min(len(x) for x in series)
+        stack = np.vstack([x[:n] for x in series])
+        years = ts.year.to_numpy()[:n]
+        color = "0.2" if scenario == "baseline" else f"C{k}"
+        ax.plot(years, np.median(stack, axis=0), color=color, lw=1.8, label=scenario)
+        ax.fill_between(years, np.percentile(stack, 10, axis=0),
+                        np.percentile(stack, 90, axis=0), color=color, alpha=0.15, lw=0)
+        starts = done[done.scenario == scenario].filter(like=".start_week").iloc[0].dropna()
+        for start in set(starts.astype(float)):
+            ax.axvline(start / 52, color=color, ls=":", lw=1)
+    ax.set_xlabel("years after burn-in (dotted: a program starts)")
+    ax.set_ylabel("violent incidents per 100,000 a year\n(13-week mean)")
+    ax.set_title("Violence by scenario: median over seeds, 10-90% band")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, ncol=2)
+    _save(fig, path)
+
+
+def by_sex_and_age(done, path: Path) -> None:
+    """Violent offending by sex and by age band, per scenario (mean over seeds)."""
+    scenarios = sorted(done.scenario.unique(), key=lambda s: (s != "baseline", s))
+    prefix = "by_age_band.violent_offences_per_100k_per_year."
+    bands = [c[len(prefix):] for c in done.columns if c.startswith(prefix)]
+    sexes = ("female", "male")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1, 3]})
+    width = 0.8 / max(len(scenarios), 1)
+    for k, scenario in enumerate(scenarios):
+        rows = done[done.scenario == scenario]
+        color = "0.4" if scenario == "baseline" else f"C{k}"
+        sex_means = [rows[f"by_sex.violent_offences_per_100k_per_year.{s}"].mean()
+                     for s in sexes]
+        ax1.bar(np.arange(2) + k * width, sex_means, width, color=color, label=scenario)
+        band_means = [rows[prefix + b].mean() for b in bands]
+        ax2.bar(np.arange(len(bands)) + k * width, band_means, width, color=color)
+    ax1.set_xticks(np.arange(2) + 0.4 - width / 2, sexes)
+    ax2.set_xticks(np.arange(len(bands)) + 0.4 - width / 2, bands)
+    ax1.set_ylabel("violent offences per 100,000 a year")
+    ax2.set_xlabel("age band (years)")
+    ax1.set_title("by sex")
+    ax2.set_title("by age band")
+    ax1.legend(fontsize=7)
+    _save(fig, path)

@@ -189,7 +189,8 @@ def report_markdown(df: pd.DataFrame, sweep_dir: Path) -> str:
             lines.append(f"| {scenario} | {_fmt(vn)} | {_fmt(v)} | [{_fmt(vlo)}, {_fmt(vhi)}] "
                          f"| {_fmt(hn)} | {_fmt(h)} | [{_fmt(hlo)}, {_fmt(hhi)}] |")
         lines.append("")
-    figures = [f for f in ("forest_plot.png", "cost_effectiveness.png")
+    figures = [f for f in ("weekly_violence.png", "forest_plot.png", "cost_effectiveness.png",
+                           "by_sex_and_age.png")
                if (sweep_dir / f).exists()]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
@@ -210,6 +211,10 @@ def write_report(sweep_dir: Path) -> tuple[Path, Path]:
         from . import plots
         plots.forest_plot(done, sweep_dir / "forest_plot.png")
         plots.cost_effectiveness_plane(done, sweep_dir / "cost_effectiveness.png")
+    if len(done):
+        from . import plots
+        plots.weekly_by_scenario(done, sweep_dir, sweep_dir / "weekly_violence.png")
+        plots.by_sex_and_age(done, sweep_dir / "by_sex_and_age.png")
     report = sweep_dir / "report.md"
     with atomic_path(report) as tmp:
         tmp.write_text(report_markdown(df, sweep_dir))

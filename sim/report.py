@@ -245,7 +245,17 @@ except ImportError:  # pragma: no cover
 
 
 class ReportCallback(Callback):
-    """Aggregate and report a sweep when its multirun ends."""
+    """Compile the kernels once before a multirun's jobs start (numba caches them, so jobs
+    load instead of each compiling); aggregate and report the sweep when it ends."""
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        from .config import VpsimConfig
+        from .model import ViolencePreventionModel
+
+        warm = VpsimConfig()
+        warm.population.size, warm.population.communities = 1000, 2
+        warm.years, warm.burn_in_years = 1, 0
+        ViolencePreventionModel(warm).run(weeks=1)
 
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)

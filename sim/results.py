@@ -2,7 +2,7 @@
 
 Each file is written to a temporary name in the same folder and renamed into place, so a killed
 run never leaves a half-written file. `summary.json` is written last: its presence marks a
-complete run. No pickle anywhere.
+complete run. Only YAML, JSON, Parquet and PNG are written: nothing that runs code when read.
 """
 
 from __future__ import annotations

@@ -173,6 +173,8 @@ def summary(model: ViolencePreventionModel) -> dict:
         "offending_rate_by_age_band": offending_by_band,
         "rearrest_within_5_years_by_age_at_release": rearrest_5_by_age,
         "community_violence_p90_p10_ratio": _ratio(p90, p10),
+        "violence_by_community_per_100k_per_year": [float(x) for x in
+                                                    per_capita / years * 1e5],
         "cost_incarceration": cost_incarceration,
         "cost_incarceration_per_year": cost_incarceration / years,
         "cost_programs": cost_programs,

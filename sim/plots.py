@@ -114,6 +114,14 @@ FOREST_OUTCOMES = (
 )
 
 
+def scenario_colors(scenarios) -> dict:
+    """One colour per scenario, the same in every figure of a report; baseline is grey."""
+    others = sorted(s for s in scenarios if s != "baseline")
+    colors = {s: f"C{k % 10}" for k, s in enumerate(others)}
+    colors["baseline"] = "0.3"
+    return colors
+
+
 def forest_plot(done, path: Path) -> None:
     """Paired differences from baseline with 95% intervals, one panel per outcome."""
     from .report import paired_difference
@@ -128,8 +136,11 @@ def forest_plot(done, path: Path) -> None:
         m = np.array([r[0] for r in rows])
         lo = np.array([r[1] for r in rows])
         hi = np.array([r[2] for r in rows])
-        err = np.vstack([m - lo, hi - m])
-        ax.errorbar(m, y, xerr=np.nan_to_num(err), fmt="o", color=PALETTE["model"], capsize=3)
+        err = np.nan_to_num(np.vstack([m - lo, hi - m]))
+        colors = scenario_colors(done.scenario.unique())
+        for j, scenario in enumerate(scenarios):
+            ax.errorbar(m[j], y[j], xerr=err[:, j:j + 1], fmt="o", color=colors[scenario],
+                        capsize=3)
         ax.axvline(0, color="0.6", lw=1)
         ax.set_xlabel(f"difference from baseline:\n{label}")
     axes[0].set_yticks(y, scenarios)
@@ -143,16 +154,17 @@ def cost_effectiveness_plane(done, path: Path) -> None:
     scenarios = sorted(s for s in done.scenario.unique() if s != "baseline")
     base = done[done.scenario == "baseline"].set_index("seed")
     fig, ax = plt.subplots(figsize=(7, 5))
-    for k, scenario in enumerate(scenarios):
+    colors = scenario_colors(done.scenario.unique())
+    for scenario in scenarios:
         a = done[done.scenario == scenario].set_index("seed")
         seeds = a.index.intersection(base.index)
         scale = a.loc[seeds, "residents"] * a.loc[seeds, "years"] / 1e5
         averted = ((base.loc[seeds, "violent_incidents_per_100k_per_year"]
                     - a.loc[seeds, "violent_incidents_per_100k_per_year"]) * scale)
         extra = a.loc[seeds, "cost_total"] - base.loc[seeds, "cost_total"]
-        ax.scatter(averted, extra / 1e6, s=12, alpha=0.3, color=f"C{k}")
-        ax.scatter(averted.mean(), extra.mean() / 1e6, s=70, color=f"C{k}", edgecolor="k",
-                   label=scenario)
+        ax.scatter(averted, extra / 1e6, s=12, alpha=0.3, color=colors[scenario])
+        ax.scatter(averted.mean(), extra.mean() / 1e6, s=70, color=colors[scenario],
+                   edgecolor="k", label=scenario)
     ax.axhline(0, color="0.6", lw=1)
     ax.axvline(0, color="0.6", lw=1)
     ax.set_xlabel("violent incidents averted over the run")
@@ -169,8 +181,8 @@ def weekly_by_scenario(done, sweep_dir: Path, path: Path,
     import pandas as pd
 
     fig, ax = plt.subplots(figsize=(9, 5))
-    for k, scenario in enumerate(sorted(done.scenario.unique(),
-                                        key=lambda s: (s != "baseline", s))):
+    colors = scenario_colors(done.scenario.unique())
+    for scenario in sorted(done.scenario.unique(), key=lambda s: (s != "baseline", s)):
         series = []
         for run_dir in done[done.scenario == scenario].run_dir:
             ts_path = Path(sweep_dir) / run_dir / "timeseries.parquet"
@@ -185,7 +197,7 @@ def weekly_by_scenario(done, sweep_dir: Path, path: Path,
         n = min(len(x) for x in series)
         stack = np.vstack([x[:n] for x in series])
         years = ts.year.to_numpy()[:n]
-        color = "0.2" if scenario == "baseline" else f"C{k}"
+        color = colors[scenario]
         ax.plot(years, np.median(stack, axis=0), color=color, lw=1.8, label=scenario)
         ax.fill_between(years, np.percentile(stack, 10, axis=0),
                         np.percentile(stack, 90, axis=0), color=color, alpha=0.15, lw=0)
@@ -208,9 +220,10 @@ def by_sex_and_age(done, path: Path) -> None:
     sexes = ("female", "male")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1, 3]})
     width = 0.8 / max(len(scenarios), 1)
+    colors = scenario_colors(scenarios)
     for k, scenario in enumerate(scenarios):
         rows = done[done.scenario == scenario]
-        color = "0.4" if scenario == "baseline" else f"C{k}"
+        color = colors[scenario]
         sex_means = [rows[f"by_sex.violent_offences_per_100k_per_year.{s}"].mean()
                      for s in sexes]
         ax1.bar(np.arange(2) + k * width, sex_means, width, color=color, label=scenario)
@@ -223,4 +236,29 @@ def by_sex_and_age(done, path: Path) -> None:
     ax1.set_title("by sex")
     ax2.set_title("by age band")
     ax1.legend(fontsize=7)
+    _save(fig, path)
+
+
+def by_community(done, path: Path) -> None:
+    """Violence by community (mean over seeds), communities ordered by baseline violence."""
+    import json as _json
+
+    column = "violence_by_community_per_100k_per_year"
+    if column not in done:
+        return
+    scenarios = sorted(done.scenario.unique(), key=lambda s: (s != "baseline", s))
+    colors = scenario_colors(scenarios)
+    means = {s: np.mean([_json.loads(v) for v in done[done.scenario == s][column]], axis=0)
+             for s in scenarios}
+    order = np.argsort(-means.get("baseline", next(iter(means.values()))))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    for s in scenarios:
+        ax.plot(np.arange(len(order)), means[s][order], marker="o", ms=3,
+                color=colors[s], label=s)
+    ax.set_xticks(np.arange(len(order)), [str(c) for c in order], fontsize=6, rotation=90)
+    ax.set_xlabel("community (index), most violent in baseline first")
+    ax.set_ylabel("violent incidents\nper 100,000 a year")
+    ax.set_title("Violence by community (mean over seeds)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7, ncol=2)
     _save(fig, path)

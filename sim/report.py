@@ -29,6 +29,7 @@ REPORT_OUTCOMES = (
     ("arrests_per_100k_per_year", "Arrests per 100,000 a year"),
     ("incarcerated_per_100k", "Incarcerated per 100,000"),
     ("rearrest_within_3_years", "Re-arrest within 3 years of release"),
+    ("community_violence_p90_p10_ratio", "Spread of violence across communities (p90/p10)"),
     ("cost_programs_per_year", "Program cost a year (USD)"),
     ("cost_total", "Total cost, programs + incarceration (USD)"),
 )
@@ -190,7 +191,7 @@ def report_markdown(df: pd.DataFrame, sweep_dir: Path) -> str:
                          f"| {_fmt(hn)} | {_fmt(h)} | [{_fmt(hlo)}, {_fmt(hhi)}] |")
         lines.append("")
     figures = [f for f in ("weekly_violence.png", "forest_plot.png", "cost_effectiveness.png",
-                           "by_sex_and_age.png")
+                           "by_sex_and_age.png", "by_community.png")
                if (sweep_dir / f).exists()]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
@@ -215,6 +216,7 @@ def write_report(sweep_dir: Path) -> tuple[Path, Path]:
         from . import plots
         plots.weekly_by_scenario(done, sweep_dir, sweep_dir / "weekly_violence.png")
         plots.by_sex_and_age(done, sweep_dir / "by_sex_and_age.png")
+        plots.by_community(done, sweep_dir / "by_community.png")
     report = sweep_dir / "report.md"
     with atomic_path(report) as tmp:
         tmp.write_text(report_markdown(df, sweep_dir))

@@ -137,7 +137,7 @@ def test_cost_per_incident_averted_is_extra_cost_over_incidents_averted_paired_b
 def test_the_sweep_report_has_its_figures(sweep):
     _, sweep_dir, _ = sweep
     for name in ("weekly_violence.png", "forest_plot.png", "cost_effectiveness.png",
-                 "by_sex_and_age.png"):
+                 "by_sex_and_age.png", "by_community.png"):
         assert (sweep_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({name})" in (sweep_dir / "report.md").read_text()
 

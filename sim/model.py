@@ -154,6 +154,8 @@ class ViolencePreventionModel(mesa.Model):
             `population.layout_seed`, the same for every replicate of a place.
     """
 
+    program_book = programs.ProgramBook  # stage 2's bookkeeping (sim.reference swaps it)
+
     def __init__(self, config: VpsimConfig | DictConfig | None = None,
                  rng: int | None = None) -> None:
         # A copy: the model sets its seed, and must not change the caller's config.
@@ -211,8 +213,8 @@ class ViolencePreventionModel(mesa.Model):
         for c in range(pop.communities):
             Community(self, c, self.space[c])
 
-        self.programs = programs.ProgramBook(config, pop.size, pop.communities,
-                                             self.burn_in_weeks, self.total_weeks)
+        self.programs = self.program_book(config, pop.size, pop.communities,
+                                          self.burn_in_weeks, self.total_weeks)
         self._base_police_presence = self.police_presence.copy()
 
         # Buffers and records.

@@ -73,6 +73,30 @@ class ProgramTables(NamedTuple):
     acts_on_residents: int  # 1 if any program acts through the resident kernel
 
 
+class Eligibility(NamedTuple):
+    """Who an individual program's intake may offer a place (its targeting, resolved)."""
+
+    min_age: int
+    max_age: int
+    sex_mask: np.ndarray  # [sex] bool
+    min_risk: float  # static risk at least this (the percentile resolved)
+    required_flags: int  # risk-factor bits all required
+    community_mask: np.ndarray  # [community] bool
+    justice_code: int  # JUSTICE_CODES
+    released_within: int  # weeks since release, for justice_code 'released'
+    leaving_age_weeks: int  # residents this old leave the population this week
+
+
+class Intake(NamedTuple):
+    """The participants enrolled at one intake (arrays over them) and the waiting list's size."""
+
+    sex: np.ndarray
+    age: np.ndarray  # years
+    start: np.ndarray  # weeks
+    end: np.ndarray
+    waiting: int
+
+
 def _log_effect_table(p: ProgramConfig, labels: list[str]) -> np.ndarray:
     """log(effect) by [sex, band], scaled by the program's modifiers."""
     base = math.log(p.effect)
@@ -332,23 +356,39 @@ class ProgramBook:
             t.interruption_cover[p.covered] = 1
             t.community_covered[p.covered] = 1
 
-    def _intake(self, model: ViolencePreventionModel, p: Program, week: int) -> None:
-        c = p.config
-        t = c.targeting
-        sex_mask = np.array([s in t.sexes for s in ("female", "male")])
+    def eligibility(self, p: Program, static_risk: np.ndarray, n_communities: int,
+                    leaving_age_weeks: int) -> Eligibility:
+        """Program p's targeting as the numbers an intake checks (`static_risk` of everyone,
+        for a risk percentile)."""
+        t = p.config.targeting
         flags = 0
         for name in t.risk_factors:
             flags |= 1 << RISK_FACTORS.index(name)
         min_risk = t.min_risk
-        r = model.residents
         if t.risk_percentile > 0:
-            min_risk = max(min_risk, float(np.percentile(r.static_risk, t.risk_percentile)))
-        community_mask = p.covered if p.covered is not None else np.ones(
-            len(model.tables.community_size), bool)
+            min_risk = max(min_risk, float(np.percentile(static_risk, t.risk_percentile)))
+        return Eligibility(
+            min_age=max(MIN_AGE, t.min_age), max_age=t.max_age,
+            sex_mask=np.array([s in t.sexes for s in ("female", "male")]),
+            min_risk=min_risk, required_flags=flags,
+            community_mask=p.covered if p.covered is not None else np.ones(n_communities, bool),
+            justice_code=JUSTICE_CODES[t.justice_state],
+            released_within=t.released_within_weeks, leaving_age_weeks=leaving_age_weeks)
+
+    def _intake(self, model: ViolencePreventionModel, p: Program, week: int) -> None:
+        rule = self.eligibility(p, model.residents.static_risk, len(model.tables.community_size),
+                                model.params.max_age_weeks)
+        self.record_intake(model, p, week, self.offer(model, p, week, rule))
+
+    def offer(self, model: ViolencePreventionModel, p: Program, week: int,
+              rule: Eligibility) -> Intake:
+        """Scan the eligible, order them, offer the places (numba over the resident arrays)."""
+        c = p.config
+        r = model.residents
         n_eligible, n_active = scan_eligible(
-            week, p.index, r, self.tables, max(MIN_AGE, t.min_age), t.max_age, sex_mask,
-            min_risk, flags, community_mask, JUSTICE_CODES[t.justice_state],
-            t.released_within_weeks, model.params.max_age_weeks, self._buffer)
+            week, p.index, r, self.tables, rule.min_age, rule.max_age, rule.sex_mask,
+            rule.min_risk, rule.required_flags, rule.community_mask, rule.justice_code,
+            rule.released_within, rule.leaving_age_weeks, self._buffer)
         candidates = self._buffer[:n_eligible].copy()
         key = model.key
         if c.coverage is not None:
@@ -371,12 +411,17 @@ class ProgramBook:
         n = offer_places(week, p.index, key, candidates, n_offers, p.uptake, p.completion,
                          c.duration_weeks, self.tables, starts, ends, enrolled)
         who = enrolled[:n]
-        bands = model.tables.band_of_age[(week - r.birth_week[who]) // 52]
-        np.add.at(p.participants_by, (r.sex[who], bands), 1)
-        np.add.at(p.active_delta, starts[:n], 1)
-        np.add.at(p.active_delta, ends[:n], -1)
-        p.participants += n
-        p.waiting_list.append(len(candidates) - n_offers)
+        return Intake(sex=r.sex[who], age=(week - r.birth_week[who]) // 52, start=starts[:n],
+                      end=ends[:n], waiting=len(candidates) - n_offers)
+
+    def record_intake(self, model: ViolencePreventionModel, p: Program, week: int,
+                      intake: Intake) -> None:
+        bands = model.tables.band_of_age[intake.age]
+        np.add.at(p.participants_by, (intake.sex, bands), 1)
+        np.add.at(p.active_delta, intake.start, 1)
+        np.add.at(p.active_delta, intake.end, -1)
+        p.participants += len(intake.start)
+        p.waiting_list.append(intake.waiting)
 
     # -- community channels (stage 7, O(communities)) --------------------------------------
     def police_multiplier(self, n_communities: int) -> np.ndarray:

@@ -8,25 +8,17 @@ import pytest
 from scipy import stats
 
 from helpers import PYTHON, REPO, uint64_key
-from sim import rng
+from sim import reference, rng
 
 KEY = uint64_key(2024)
 
-MASK = (1 << 64) - 1
+# The plain-Python generator of the reference model, written from SplitMix64's definition
+# (Steele, Lea & Flood 2014) and the counter layout `sim.rng` documents.
+splitmix64_reference = reference._splitmix64
 
 
-def splitmix64_reference(z: int) -> int:
-    """SplitMix64's output function in plain Python integers (Steele, Lea & Flood 2014)."""
-    z = (z + 0x9E3779B97F4A7C15) & MASK
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-    return z ^ (z >> 31)
-
-
-def uniform_reference(key: int, week: int, resident: int, stream: int) -> float:
-    """The draw as `sim.rng` documents it: counter = week << 40 | resident << 8 | stream."""
-    counter = (week << 40) | (resident << 8) | stream
-    return (splitmix64_reference(splitmix64_reference(int(key) ^ counter)) >> 11) * 2.0**-53
+def uniform_reference(key, week: int, resident: int, stream: int) -> float:
+    return reference.uniform(int(key), week, resident, stream)
 
 
 def normals(key, week, residents, stream) -> np.ndarray:
@@ -84,6 +76,13 @@ def test_normal_is_standard_normal_by_kolmogorov_smirnov():
 def test_run_key_rejects_a_negative_seed():
     with pytest.raises(ValueError, match="seed"):
         rng.run_key(-1)
+
+
+def test_plain_splitmix64_gives_the_published_sequence():
+    """A generator seeded with 0 outputs 0xE220A8397B1DCDAF, then 0x6E789E6AA1B965F4
+    (Vigna's splitmix64.c); output n is the mix of n x gamma."""
+    assert splitmix64_reference(0) == 0xE220A8397B1DCDAF
+    assert splitmix64_reference(0x9E3779B97F4A7C15) == 0x6E789E6AA1B965F4
 
 
 def test_run_key_is_splitmix64_of_the_seed():

@@ -1,0 +1,673 @@
+"""The reference model: the weekly rules of `sim.kernels`, in plain Python, one resident at a time.
+
+Read this file to know what happens to a resident each week. The engine (`sim.kernels`) does the
+same over arrays, compiled; this file is its oracle: on the same population, peer network and
+communities, with the same counter-based random numbers, the two give bit-identical runs
+(`tests/test_reference.py`), and it is the baseline of `experiments/benchmark.py`.
+
+A `Resident` is a `mesa.Agent`. `ReferenceModel` is the engine's Mesa model with the resident
+kernels replaced by Mesa stepping its residents in slot order (a slot is a resident's place in
+the population; a new entrant takes the slot of whoever left). One week:
+
+2. programs: start programs, intakes (`ReferenceProgramBook.offer`: `Resident.is_eligible`,
+   then offers in priority order);
+1. demography: killed last week or too old, a resident leaves, and a 10-year-old entrant takes
+   the slot (`Resident.grow_older`);
+3, 5, 6. each resident: peer exposure fades; release at the end of a sentence; offending (the
+   offence is queued); supervision ends or is revoked (`Resident.live_week`);
+4, 5, 7. each queued offence, in slot order: a victim, lethality, peer exposure, arrest,
+   conviction, sentence (`Resident.commit_offence`);
+7. communities: violence average, collective efficacy (`_update_communities`, numpy over
+   communities, shared with the engine);
+8. record: counts by statistic, sex and age band; release spells.
+
+The engine interleaves stage 1 with stages 3-6 resident by resident; doing stage 1 for everyone
+first gives the same result, because both touch only the resident's own state and no draw depends
+on the order.
+
+Scope: the resident rules (everything the engine compiles) and the program intakes are written
+out here. Building the population, the networks and the communities, the community update and
+the outcomes are shared with the engine: the oracle checks the weekly rules, not those.
+Values the engine stores in single precision (static risk, peer exposure) are rounded the same
+way here, so that the two agree to the last bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+from mesa.agentset import AgentSet
+import numpy as np
+
+from . import kernels, programs, rng
+from .kernels import (
+    ADMISSIONS, ARRESTS, C_ARRESTS, C_VIOLENT_ARRESTS, C_WEEKS, COMPLETER, DEAD, DECLINED,
+    DISENGAGEMENT, DROPOUT, EXPOSURE_FLOOR, FAMILY_ADVERSITY, FIREARM_ACCESS, FREE,
+    GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, INTERRUPTION_WEEKS,
+    N_INCARCERATED, N_SPELLS, NEVER, NEW_VICTIMS, NOT_OFFERED, OTHER_OFFENCES, P_ARRESTS,
+    P_VIOLENT_ARRESTS, P_WEEKS, POPULATION, RELEASES, SCHOOL_WEEKS, SUBSTANCE_USE, SUPERVISED,
+    SUPERVISED_STOCK, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES, WAITLISTED,
+)
+from .model import WEEKS_PER_YEAR, ViolencePreventionModel
+
+COUNT_CAP = 32767  # prior arrests, convictions and victimisations are 16-bit counts
+
+# -- random numbers: `sim.rng` in plain Python ------------------------------------------------
+_MASK = (1 << 64) - 1
+
+
+def _splitmix64(z: int) -> int:
+    z = (z + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def uniform(key: int, week: int, resident: int, stream: int) -> float:
+    """A float in [0, 1) fixed by (run key, week, resident slot, stream)."""
+    z = _splitmix64(_splitmix64(key ^ (week << 40 | resident << 8 | stream)))
+    return (z >> 11) * 2.0**-53
+
+
+def normal(key: int, week: int, resident: int, stream: int) -> float:
+    """A standard normal draw (Box-Muller) from streams `stream` and `stream + 1`."""
+    u1 = 1.0 - uniform(key, week, resident, stream)
+    u2 = uniform(key, week, resident, stream + 1)
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+def single(x: float) -> float:
+    """`x` rounded to single precision, as the engine stores it."""
+    return float(np.float32(x))
+
+
+def _logistic(logit: float) -> float:
+    return 1.0 / (1.0 + math.exp(-logit))
+
+
+class Resident(mesa.Agent):
+    """One person: traits, justice state, event weeks, counts and program places.
+
+    Attributes mirror the columns of `sim.population.Residents`; event times are week numbers
+    (`NEVER` if the event never happened). `status[k]`, `program_start[k]`, `program_end[k]`
+    are the resident's place in the model's k-th individual program.
+    """
+
+    def __init__(self, model: ReferenceModel, slot: int) -> None:
+        super().__init__(model)
+        self.slot = slot
+        self.community = model.community_of_slot[slot]
+        n = len(model.book.individual)
+        self.status = [NOT_OFFERED] * n
+        self.program_start = [0] * n
+        self.program_end = [0] * n
+
+    def draw(self, week: int, stream: int) -> float:
+        return uniform(self.model.key_int, week, self.slot, stream)
+
+    # -- stage 1: demography ----------------------------------------------------------------
+    @classmethod
+    def enter(cls, model: ReferenceModel, slot: int, week: int, birth_week: int) -> Resident:
+        """A new resident in `slot`, born in `birth_week`: sex, risk factors, a clean record.
+
+        Risk factors are likelier in disadvantaged communities (a shift of their log-odds).
+        Static risk is a lognormal propensity (mean 1) times the hazard ratios of the risk
+        factors carried.
+        """
+        self = cls(model, slot)
+        p = model.params
+        shift = p.disadvantage_risk_slope * model.disadvantage[self.community]
+        male = self.draw(week, rng.ENTRANT) < p.male_share
+        sigma = p.propensity_sigma
+        log_risk = sigma * normal(model.key_int, week, slot, rng.ENTRANT + 1) - 0.5 * sigma * sigma
+        flags = 0
+        gang_logit = p.logit_gang_male if male else p.logit_gang_female
+        for flag, stream, logit, log_hr in (
+                (FAMILY_ADVERSITY, 3, p.logit_family_adversity, p.hr_family_adversity),
+                (DISENGAGEMENT, 4, p.logit_disengagement, p.hr_disengagement),
+                (SUBSTANCE_USE, 5, p.logit_substance_use, p.hr_substance_use),
+                (GANG_MEMBERSHIP, 6, gang_logit, p.hr_gang),
+                (FIREARM_ACCESS, 7, p.logit_firearm, p.hr_firearm)):
+            if self.draw(week, rng.ENTRANT + stream) < _logistic(logit + shift):
+                flags |= flag
+                log_risk += log_hr
+        self.sex = 1 if male else 0
+        self.birth_week = birth_week
+        self.risk_flags = flags
+        self.static_risk = single(math.exp(log_risk))
+        self.justice_state = FREE
+        self.week_released = NEVER
+        self.week_sentence_ends = NEVER
+        self.week_supervision_ends = NEVER
+        self.week_last_arrest = NEVER
+        self.week_victimised = NEVER
+        self.prior_arrests = 0
+        self.convictions = 0
+        self.victimisations = 0
+        self.open_spell = -1  # row of the recidivism spell followed now
+        self.exposure = 0.0  # recent exposure to violence through peers
+        model.slots[slot] = self
+        return self
+
+    def grow_older(self) -> None:
+        """Killed last week, or at the maximum age: leave, and a new entrant takes the slot."""
+        model, week = self.model, self.model.week
+        if self.justice_state == DEAD or week - self.birth_week >= model.params.max_age_weeks:
+            self.close_spell(week)  # follow-up censored: left the population
+            if self.justice_state == INCARCERATED:
+                model.tallies[N_INCARCERATED] -= 1
+            self.remove()
+            Resident.enter(model, self.slot, week, week - model.params.min_age_weeks)
+
+    def age(self, week: int) -> int:
+        return (week - self.birth_week) // WEEKS_PER_YEAR
+
+    # -- stages 3, 5 and 6 ---------------------------------------------------------------------
+    def live_week(self) -> None:
+        model, p, week = self.model, self.model.params, self.model.week
+        age = self.age(week)
+        sex, band = self.sex, model.band_of_age[age]
+        model.count(POPULATION, sex, band)
+        if self.exposure != 0.0:  # fades; below the floor it counts as none
+            e = self.exposure * p.exposure_decay
+            self.exposure = single(e) if e > EXPOSURE_FLOOR else 0.0
+        if self.justice_state == INCARCERATED:
+            model.count(INCARCERATED_STOCK, sex, band)
+            if week >= self.week_sentence_ends:  # 6. release
+                self.release(week, age)
+                model.count(RELEASES, sex, band)
+            return
+        # 3. offending: P(offend this week) = 1 - exp(-hazard), capped at the hazard against
+        # rounding (the engine's short cut; the cap changes nothing else)
+        hazard, violent_share = self.offending_hazard(week, age, sex, band)
+        u = self.draw(week, rng.OFFEND)
+        if u < hazard and u < 1.0 - math.exp(-hazard):
+            violent = self.draw(week, rng.OFFENCE_TYPE) < violent_share
+            model.offences.append((self, violent))
+        # 5. supervision: its term ends, or a technical violation sends the resident back
+        if self.justice_state == SUPERVISED:
+            model.count(SUPERVISED_STOCK, sex, band)
+            if week >= self.week_supervision_ends:
+                self.justice_state = FREE
+            elif self.draw(week, rng.REVOCATION) < p.revocation_probability:
+                self.admit(week, p.revocation_weeks)
+                model.count(ADMISSIONS, sex, band)
+
+    def offending_hazard(self, week: int, age: int, sex: int, band: int) -> tuple[float, float]:
+        """Weekly hazard of offending, and the share of offences that are violent.
+
+        hazard = base(age, sex) x static risk x community multiplier x exp(peer contagion x
+        exposure + prison record + post-release + retaliation + programs), the record, release
+        and retaliation terms decaying since the event. Programs that act on violence only
+        change the violent part of the hazard.
+        """
+        model, p = self.model, self.model.params
+        hazard = (model.base_hazard[sex][age] * self.static_risk
+                  * model.community_hazard_now[self.community])
+        x = p.peer_contagion * self.exposure
+        since_release = week - self.week_released
+        if since_release < p.prior_incarceration_horizon:
+            x += p.prior_incarceration * math.exp(-p.prior_incarceration_rate * since_release)
+        if since_release < p.post_release_horizon:
+            x += p.post_release * math.exp(-p.post_release_rate * since_release)
+        since_victimised = week - self.week_victimised
+        if since_victimised < p.retaliation_horizon:
+            x += p.retaliation * math.exp(-p.retaliation_rate * since_victimised)
+        if x != 0.0:
+            hazard *= math.exp(x)
+        violent_share = p.violent_share
+        if not model.programs_act:
+            return hazard, violent_share
+        x_all, x_violent = 0.0, 0.0
+        if any(s != NOT_OFFERED for s in self.status):
+            x_all, x_violent = self.individual_program_terms(week, age, sex, band)
+        x_all, x_violent = self.community_program_terms(week, age, sex, band, x_all, x_violent)
+        if x_all != 0.0:
+            hazard *= math.exp(x_all)
+        if x_violent != 0.0:
+            v = violent_share * math.exp(x_violent)
+            hazard *= v + 1.0 - violent_share
+            violent_share = v / (v + 1.0 - violent_share)
+        return hazard, violent_share
+
+    def individual_program_terms(self, week: int, age: int, sex: int,
+                                 band: int) -> tuple[float, float]:
+        """Log hazard ratios from the programs this resident holds a place in (all offending,
+        violent only); counts participant-weeks, and comparison-weeks on a waiting list.
+
+        The effect holds while enrolled and decays after completion (from the release, for an
+        in-prison program); drop-outs keep none; in-prison programs act only after a release
+        that follows enrolment.
+        """
+        book = self.model.book
+        x_all = x_violent = 0.0
+        for k, status in enumerate(self.status):
+            if status in (COMPLETER, DROPOUT):
+                start, end = self.program_start[k], self.program_end[k]
+                if week < end:
+                    book.tables.ind_stats[k, sex, age, P_WEEKS] += 1
+                after_release = book.tables.ind_after_release[k]
+                if after_release and self.week_released < start:
+                    continue
+                log_effect = book.log_effect[k][sex][band]
+                x = 0.0
+                if week < end:
+                    x = log_effect
+                elif status == COMPLETER:
+                    since = end
+                    if after_release and self.week_released > since:
+                        since = self.week_released
+                    if week - since < book.horizon[k]:
+                        x = log_effect * math.exp(-book.rate[k] * (week - since))
+                if book.violent_only[k]:
+                    x_violent += x
+                else:
+                    x_all += x
+            elif status == WAITLISTED and self.is_comparison(k, week, age):
+                book.tables.ind_stats[k, sex, age, C_WEEKS] += 1
+        return x_all, x_violent
+
+    def is_comparison(self, k: int, week: int, age: int) -> bool:
+        """On program k's waiting list since its last intake, and of eligible age."""
+        t = self.model.book.tables
+        return (week - self.program_start[k] < t.ind_intake_interval[k]
+                and t.ind_min_age[k] <= age <= t.ind_max_age[k])
+
+    def community_program_terms(self, week, age, sex, band, x_all, x_violent):
+        """School education (pupils of the targeted ages, fading after they leave school age)
+        and violence interruption (residents exposed through peers or victimised recently)."""
+        model = self.model
+        t = model.book.tables
+        c = self.community
+        if not t.community_covered[c]:
+            return x_all, x_violent
+        since = t.school_since[c]
+        if since != NEVER:
+            if t.school_min_age <= age <= t.school_max_age:
+                x_all += t.school_log_effect[sex, band]
+                t.community_stats[SCHOOL_WEEKS] += 1
+            elif age > t.school_max_age:
+                left_school = self.birth_week + WEEKS_PER_YEAR * (t.school_max_age + 1)
+                if left_school > since and week - left_school < t.school_horizon:
+                    x_all += t.school_log_effect[sex, band] * math.exp(
+                        -t.school_rate * (week - left_school))
+        if t.interruption_cover[c] and (
+                self.exposure > 0.0 or week - self.week_victimised < t.interruption_window):
+            x_violent += t.interruption_log_effect[sex, band]
+            t.community_stats[INTERRUPTION_WEEKS] += 1
+        return x_all, x_violent
+
+    # -- stages 4, 5 and 7 for one offence ------------------------------------------------------
+    def commit_offence(self, violent: bool) -> None:
+        model, p, week = self.model, self.model.params, self.model.week
+        state = self.justice_state
+        if state == DEAD:  # killed by an offence resolved earlier this week
+            return
+        age = self.age(week)
+        sex, band = self.sex, model.band_of_age[age]
+        homicide = False
+        # 4. victimisation
+        if violent:
+            model.count(VIOLENT_OFFENCES, sex, band)
+            victim = self.pick_victim(week)
+            if victim is not None:
+                homicide = self.harm(victim, week)
+            else:
+                model.incidents[self.community] += 1
+        else:
+            model.count(OTHER_OFFENCES, sex, band)
+        # 5. justice: arrest, more likely under supervision and in focused deterrence
+        if homicide:
+            clearance = p.clearance_homicide
+        elif violent:
+            clearance = p.clearance_violent
+        else:
+            clearance = p.clearance_other
+        p_arrest = clearance * model.police_presence_now[self.community]
+        if state == SUPERVISED:
+            p_arrest *= p.supervision_detection
+        enrolled = self.enrolled(week)
+        for k in enrolled:
+            p_arrest *= model.book.tables.ind_clearance[k]
+        if self.draw(week, rng.ARREST) >= p_arrest:
+            return
+        self.record_program_arrest(week, age, sex, violent, enrolled)
+        self.prior_arrests = min(COUNT_CAP, self.prior_arrests + 1)
+        self.week_last_arrest = week
+        model.count(ARRESTS, sex, band)
+        if violent:
+            model.count(VIOLENT_ARRESTS, sex, band)
+        if self.open_spell >= 0 and model.spells.rearrest_week[self.open_spell] < 0:
+            model.spells.rearrest_week[self.open_spell] = week
+        if state == INCARCERATED:  # supervision revoked earlier this week
+            return
+        if self.draw(week, rng.CONVICT) >= p.conviction_probability:
+            return
+        if homicide:
+            p_prison, median = 1.0, p.sentence_median_weeks_homicide
+        elif violent:
+            p_prison, median = p.prison_probability_violent, p.sentence_median_weeks_violent
+        else:
+            p_prison, median = p.prison_probability_other, p.sentence_median_weeks_other
+        if self.convictions > 0:
+            p_prison = min(1.0, p_prison * p.prison_prior_conviction_ratio)
+        self.convictions = min(COUNT_CAP, self.convictions + 1)
+        if self.draw(week, rng.PRISON) < p_prison:
+            # lognormal sentence around the median, whole weeks, at least one
+            length = median * math.exp(
+                p.sentence_sigma * normal(model.key_int, week, self.slot, rng.SENTENCE_A))
+            self.admit(week, max(1, int(length + 0.5)))
+            model.count(ADMISSIONS, sex, band)
+        elif p.probation_weeks > 0:
+            self.justice_state = SUPERVISED
+            self.week_supervision_ends = max(self.week_supervision_ends, week + p.probation_weeks)
+
+    def harm(self, victim: Resident, week: int) -> bool:
+        """The victim's side of a violent offence; True if it kills."""
+        model, p = self.model, self.model.params
+        model.incidents[victim.community] += 1
+        vsex, vband = victim.sex, model.band_of_age[victim.age(week)]
+        model.count(VICTIMISATIONS, vsex, vband)
+        if victim.week_victimised < model.year_start:
+            model.count(NEW_VICTIMS, vsex, vband)
+        victim.week_victimised = week
+        victim.victimisations = min(COUNT_CAP, victim.victimisations + 1)
+        lethality = p.lethality
+        if self.risk_flags & FIREARM_ACCESS:
+            lethality *= p.firearm_lethality_ratio
+        weight = 1.0
+        killed = self.draw(week, rng.LETHAL) < lethality
+        if killed:
+            model.count(HOMICIDES, vsex, vband)
+            victim.justice_state = DEAD
+            weight = p.homicide_exposure_weight
+        # 7. contagion: the peers of victim and offender are exposed
+        victim.expose_peers(weight)
+        self.expose_peers(weight)
+        return killed
+
+    def pick_victim(self, week: int) -> Resident | None:
+        """A peer, or someone in the own or an adjacent community, accepted by age and sex."""
+        model, p = self.model, self.model.params
+        peers = model.peers_of_slot[self.slot]
+        if peers and self.draw(week, rng.VICTIM_SOURCE) < p.victim_among_peers:
+            candidate = model.slots[peers[int(self.draw(week, rng.VICTIM_TRY) * len(peers))]]
+            if candidate.can_be_victim_of(self):
+                return candidate
+        c = self.community
+        if self.draw(week, rng.VICTIM_COMMUNITY) >= p.victim_in_own_community:
+            adjacent = model.adjacent[c]
+            if adjacent:
+                c = adjacent[int(self.draw(week, rng.VICTIM_TRY + 1) * len(adjacent))]
+        start, size = model.community_start[c], model.community_size[c]
+        for attempt in range(7):
+            stream = rng.VICTIM_TRY + 2 + 2 * attempt
+            candidate = model.slots[start + int(self.draw(week, stream) * size)]
+            if not candidate.can_be_victim_of(self):
+                continue
+            weight = model.victim_weight[candidate.sex][model.band_of_age[candidate.age(week)]]
+            if attempt == 6 or self.draw(week, stream + 1) < weight:
+                return candidate
+        return None
+
+    def can_be_victim_of(self, offender: Resident) -> bool:
+        return self is not offender and self.justice_state not in (INCARCERATED, DEAD)
+
+    def expose_peers(self, weight: float) -> None:
+        slots = self.model.slots
+        for j in self.model.peers_of_slot[self.slot]:
+            peer = slots[j]
+            peer.exposure = single(peer.exposure + weight)
+
+    # -- justice and programs ---------------------------------------------------------------------
+    def admit(self, week: int, weeks: int) -> None:
+        model = self.model
+        self.justice_state = INCARCERATED
+        self.week_sentence_ends = week + weeks
+        model.tallies[N_INCARCERATED] += 1
+        if self.open_spell >= 0:  # re-incarcerated: the recidivism spell ends
+            model.spells.reincarceration_week[self.open_spell] = week
+            model.spells.end_week[self.open_spell] = week
+            self.open_spell = -1
+
+    def release(self, week: int, age: int) -> None:
+        """Out of prison, onto parole; a new recidivism spell opens."""
+        model, p = self.model, self.model.params
+        model.tallies[N_INCARCERATED] -= 1
+        self.week_released = week
+        if p.parole_weeks > 0:
+            self.justice_state = SUPERVISED
+            self.week_supervision_ends = week + p.parole_weeks
+        else:
+            self.justice_state = FREE
+        s = int(model.tallies[N_SPELLS])
+        model.tallies[N_SPELLS] = s + 1
+        spells = model.spells
+        spells.resident[s] = self.slot
+        spells.release_week[s] = week
+        spells.age_at_release[s] = age
+        spells.rearrest_week[s] = -1
+        spells.reincarceration_week[s] = -1
+        spells.end_week[s] = -1
+        self.open_spell = s
+
+    def close_spell(self, week: int) -> None:
+        if self.open_spell >= 0:
+            self.model.spells.end_week[self.open_spell] = week
+            self.open_spell = -1
+
+    def enrolled(self, week: int) -> list[int]:
+        """The individual programs this resident is in now."""
+        return [k for k, s in enumerate(self.status)
+                if s in (COMPLETER, DROPOUT) and week < self.program_end[k]]
+
+    def record_program_arrest(self, week, age, sex, violent, enrolled) -> None:
+        stats = self.model.book.tables.ind_stats
+        for k, status in enumerate(self.status):
+            if k in enrolled:
+                stats[k, sex, age, P_ARRESTS] += 1
+                if violent:
+                    stats[k, sex, age, P_VIOLENT_ARRESTS] += 1
+            elif status == WAITLISTED and self.is_comparison(k, week, age):
+                stats[k, sex, age, C_ARRESTS] += 1
+                if violent:
+                    stats[k, sex, age, C_VIOLENT_ARRESTS] += 1
+
+    def is_eligible(self, rule: programs.Eligibility, week: int) -> bool:
+        """Within an individual program's targeting at an intake (before demography)."""
+        if self.justice_state == DEAD or week - self.birth_week >= rule.leaving_age_weeks:
+            return False  # leaves the population this week
+        if not rule.min_age <= self.age(week) <= rule.max_age:
+            return False
+        if not rule.sex_mask[self.sex] or self.static_risk < rule.min_risk:
+            return False
+        if self.risk_flags & rule.required_flags != rule.required_flags:
+            return False
+        if not rule.community_mask[self.community]:
+            return False
+        inside = self.justice_state == INCARCERATED
+        if rule.justice_code == programs.JUSTICE_CODES["free"]:
+            return not inside
+        if rule.justice_code == programs.JUSTICE_CODES["incarcerated"]:
+            return inside
+        if rule.justice_code == programs.JUSTICE_CODES["released"]:
+            return not inside and week - self.week_released <= rule.released_within
+        return True
+
+
+class ReferenceProgramBook(programs.ProgramBook):
+    """Stage 2 with intakes in plain Python over `Resident`s (once the reference has taken
+    over; before, the engine's)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        t = self.tables  # as Python lists, read per resident
+        self.log_effect = t.ind_log_effect.tolist()
+        self.rate = t.ind_rate.tolist()
+        self.horizon = t.ind_horizon.tolist()
+        self.violent_only = t.ind_violent_only.tolist()
+
+    def _intake(self, model: ReferenceModel, p: programs.Program, week: int) -> None:
+        if not model.residents_are_agents:
+            return super()._intake(model, p, week)
+        static_risk = np.array([r.static_risk for r in model.slots], np.float32)
+        rule = self.eligibility(p, static_risk, len(model.community_size),
+                                model.params.max_age_weeks)
+        self.record_intake(model, p, week, self.offer(model, p, week, rule))
+
+    def offer(self, model: ReferenceModel, p: programs.Program, week: int,
+              rule: programs.Eligibility) -> programs.Intake:
+        """Order the eligible (by risk, by lottery, or a stable share for a coverage program),
+        offer places up to capacity; the rest wait. Each offer is taken with probability uptake;
+        a participant completes, or drops out at a uniformly drawn week."""
+        k, c = p.index, p.config
+        eligible, active = [], 0
+        for resident in model.slots:
+            status = resident.status[k]
+            if status in (COMPLETER, DROPOUT):
+                active += week < resident.program_end[k]
+            elif status != DECLINED and resident.is_eligible(rule, week):
+                eligible.append(resident)  # offered at most once; the waiting list stays eligible
+        stream = rng.PROGRAM + 4 * k
+        if c.coverage is not None:  # each resident's own draw, the same at every intake
+            covered = [r.draw(0, stream + 3) < c.coverage for r in eligible]
+            candidates = ([r for r, yes in zip(eligible, covered) if yes]
+                          + [r for r, yes in zip(eligible, covered) if not yes])
+            n_offers = sum(covered)
+        else:
+            if c.priority == "risk":
+                candidates = sorted(eligible, key=lambda r: -r.static_risk)
+            else:
+                candidates = sorted(eligible, key=lambda r: r.draw(week, stream + 3))
+            n_offers = max(0, min(len(candidates), c.capacity - active))
+        participants = []
+        for j, resident in enumerate(candidates):
+            if j >= n_offers:
+                resident.status[k] = WAITLISTED
+                resident.program_start[k] = week
+                continue
+            if resident.draw(week, stream) >= p.uptake:
+                resident.status[k] = DECLINED
+                continue
+            status, end = COMPLETER, week + c.duration_weeks
+            if resident.draw(week, stream + 1) >= p.completion:
+                status = DROPOUT
+                end = week + 1 + int(resident.draw(week, stream + 2) * (c.duration_weeks - 1))
+            resident.status[k] = status
+            resident.program_start[k] = week
+            resident.program_end[k] = end
+            participants.append(resident)
+        return programs.Intake(
+            sex=np.array([r.sex for r in participants], np.int64),
+            age=np.array([r.age(week) for r in participants], np.int64),
+            start=np.full(len(participants), week, np.int64),
+            end=np.array([r.program_end[k] for r in participants], np.int64),
+            waiting=len(candidates) - n_offers)
+
+
+class ReferenceModel(ViolencePreventionModel):
+    """The engine's model with residents as `Resident` agents stepped by Mesa.
+
+    Args:
+        config, rng: as `ViolencePreventionModel`.
+        engine_weeks: weeks run by the engine before the residents become agents (e.g. the
+            burn-in, to check the rules on a mature population quickly); 0 for none.
+    """
+
+    program_book = ReferenceProgramBook
+
+    def __init__(self, config=None, rng: int | None = None, engine_weeks: int = 0) -> None:
+        super().__init__(config, rng)
+        if not 0 <= engine_weeks <= self.total_weeks:
+            raise ValueError(f"engine_weeks = {engine_weeks}: must be in [0, {self.total_weeks}]")
+        self.engine_weeks = engine_weeks
+        self.residents_are_agents = False
+        t = self.tables
+        self.key_int = int(self.key)
+        self.community_start = t.community_start.tolist()
+        self.community_size = t.community_size.tolist()
+        self.community_of_slot = self.residents.community.tolist()
+        self.disadvantage = t.community_disadvantage.tolist()
+        self.adjacent = [t.community_adj_idx[a:b].tolist()
+                         for a, b in zip(t.community_adj_ptr[:-1], t.community_adj_ptr[1:])]
+        self.peers_of_slot = [t.peer_idx[a:b].tolist()  # ties belong to the slot
+                              for a, b in zip(t.peer_ptr[:-1], t.peer_ptr[1:])]
+        self.base_hazard = t.base_hazard.tolist()
+        self.band_of_age = t.band_of_age.tolist()
+        self.victim_weight = t.victim_weight.tolist()
+        self.book: ReferenceProgramBook = self.programs
+        self.programs_act = bool(self.programs.tables.acts_on_residents)
+        self.slots: list[Resident] = []
+        if engine_weeks == 0:
+            self._take_over()
+
+    def _take_over(self) -> None:
+        """Make every resident of the arrays a `Resident` agent (same slot, same state)."""
+        r, pt = self.residents, self.programs.tables
+        columns = {name: getattr(r, name).tolist() for name in r._fields}
+        self.slots = [None] * len(columns["birth_week"])
+        for i in range(len(self.slots)):
+            resident = Resident(self, i)
+            for name, values in columns.items():
+                setattr(resident, name, values[i])
+            for k in range(len(resident.status)):
+                resident.status[k] = int(pt.ind_status[k, i])
+                resident.program_start[k] = int(pt.ind_week_start[k, i])
+                resident.program_end[k] = int(pt.ind_week_end[k, i])
+            self.slots[i] = resident
+        self.residents_are_agents = True
+
+    def write_back(self) -> None:
+        """Copy the agents' state into the resident and program arrays (read by outcomes)."""
+        if not self.residents_are_agents:
+            return
+        r, pt = self.residents, self.programs.tables
+        for name in r._fields:
+            getattr(r, name)[:] = [getattr(resident, name) for resident in self.slots]
+        for k in range(pt.ind_status.shape[0]):
+            pt.ind_status[k] = [resident.status[k] for resident in self.slots]
+            held = pt.ind_status[k] != NOT_OFFERED  # the engine keeps stale weeks otherwise
+            pt.ind_week_start[k, held] = [res.program_start[k] for res in self.slots
+                                          if res.status[k] != NOT_OFFERED]
+            pt.ind_week_end[k, held] = [res.program_end[k] for res in self.slots
+                                        if res.status[k] != NOT_OFFERED]
+
+    def count(self, stat: int, sex: int, band: int) -> None:
+        self.week_counts[stat][sex][band] += 1
+
+    def step(self) -> None:
+        if self.week < self.engine_weeks:
+            super().step()
+            return
+        if not self.residents_are_agents:
+            self._take_over()
+        week = self.week
+        self._reserve_spells()
+        n_bands = len(self.band_labels)
+        self.week_counts = [[[0] * n_bands for _ in range(2)] for _ in range(kernels.N_STATS)]
+        self.incidents = [0] * len(self.community_size)
+        self.offences: list[tuple[Resident, bool]] = []
+        self.year_start = week - week % WEEKS_PER_YEAR
+        self.programs.step(self, week)  # 2. programs
+        self.police_presence = self._base_police_presence * self.programs.police_multiplier(
+            len(self.police_presence))
+        self.police_presence_now = self.police_presence.tolist()
+        self.community_hazard_now = self.community_hazard.tolist()
+        AgentSet(self.slots, random=self.random).do("grow_older")  # 1. demography
+        AgentSet(self.slots, random=self.random).do("live_week")  # 3, 5, 6
+        for offender, violent in self.offences:  # 4, 5, 7, in slot order
+            offender.commit_offence(violent)
+        self._counts[:] = self.week_counts
+        self._incidents[:] = self.incidents
+        self._update_communities()  # 7. communities
+        self.history[week] = self._counts  # 8. record
+        if week >= self.burn_in_weeks:
+            self.community_incidents_after_burn_in += self._incidents
+        self.week = week + 1
+        self.datacollector.collect(self)
+        if self.finished:
+            self.write_back()
+
+
+__all__ = ["Resident", "ReferenceModel", "ReferenceProgramBook", "uniform", "normal"]

@@ -99,6 +99,10 @@ def run(cfg: DictConfig) -> dict:
             # Recorded for the report; the other jobs of the sweep go on.
             logging.getLogger("vpsim").error("run failed: %s: %s", type(error).__name__, error)
             return {"status": "failed", "error": str(error)}
+        if isinstance(error, ConfigError):  # e.g. more threads than this process may use
+            _discard(run_dir)
+            print(f"vpsim: config error: {error}", file=sys.stderr)
+            sys.exit(2)
         raise
     elapsed = time.perf_counter() - started
     print(f"vpsim: {settings.scenario.name} on {settings.population.name} "

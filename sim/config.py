@@ -246,6 +246,9 @@ class VpsimConfig:
     burn_in_years: int = bounded(30, 0, 100)  # simulated first, discarded from every outcome
     progress: bool = True
     figures: bool = True
+    # numba threads for the resident kernel: 1 runs the serial kernel (a sweep already runs one
+    # job per core); more runs the parallel kernel, with bit-identical results
+    threads: int = bounded(1, 1, 256)
     sweep_name: str = "sweep"  # multirun folder: multirun/<sweep_name>; run it again to resume
     population: PopulationConfig = field(default_factory=PopulationConfig)
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)

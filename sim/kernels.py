@@ -34,7 +34,7 @@ Every random number is `rng.uniform(key, week, resident, stream)`: no generator 
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from . import rng
 from .rng import normal, uniform
@@ -284,7 +284,8 @@ def _admit(r, spells, tallies, i, week, weeks):
 
 
 @njit(inline="always", cache=True)
-def _release(r, p, spells, tallies, i, week, age):
+def _release(r, p, tallies, i, week):
+    """Out of prison onto parole; the spell it opens is written by `open_spells`."""
     tallies[N_INCARCERATED] -= 1
     r.week_released[i] = week
     if p.parole_weeks > 0:
@@ -292,15 +293,22 @@ def _release(r, p, spells, tallies, i, week, age):
         r.week_supervision_ends[i] = week + p.parole_weeks
     else:
         r.justice_state[i] = FREE
-    s = tallies[N_SPELLS]
-    tallies[N_SPELLS] = s + 1
-    spells.resident[s] = i
-    spells.release_week[s] = week
-    spells.age_at_release[s] = age
-    spells.rearrest_week[s] = -1
-    spells.reincarceration_week[s] = -1
-    spells.end_week[s] = -1
-    r.open_spell[i] = s
+
+
+@njit(cache=True)
+def open_spells(week, released, n_released, r, spells, tallies):
+    """A recidivism spell for each resident released this week, in resident order."""
+    for k in range(n_released):
+        i = released[k]
+        s = tallies[N_SPELLS]
+        tallies[N_SPELLS] = s + 1
+        spells.resident[s] = i
+        spells.release_week[s] = week
+        spells.age_at_release[s] = (week - r.birth_week[i]) // 52
+        spells.rearrest_week[s] = -1
+        spells.reincarceration_week[s] = -1
+        spells.end_week[s] = -1
+        r.open_spell[i] = s
 
 
 @njit(inline="always", cache=True)
@@ -333,9 +341,10 @@ def _comparable(weeks_waiting, intake_interval, age, min_age, max_age):
 
 
 @njit(cache=True)
-def individual_program_terms(r, pt, i, week, age, sex, band):
+def individual_program_terms(r, pt, stats, i, week, age, sex, band):
     """Log hazard ratios from individual programs on (all, violent) offending of free resident
-    i, who has a status in at least one; counts participant- and comparison-weeks.
+    i, who has a status in at least one; counts participant- and comparison-weeks in `stats`
+    (`pt.ind_stats`, or a block's own copy).
 
     Called only for such residents, and not inlined: inlining functions that take the program
     tuple cost about a microsecond per resident per week.
@@ -348,7 +357,7 @@ def individual_program_terms(r, pt, i, week, age, sex, band):
             start = pt.ind_week_start[k, i]
             end = pt.ind_week_end[k, i]
             if week < end:
-                pt.ind_stats[k, sex, age, P_WEEKS] += 1
+                stats[k, sex, age, P_WEEKS] += 1
             if pt.ind_after_release[k] and r.week_released[i] < start:
                 continue  # in-prison programs act after a release that follows enrolment
             log_effect = pt.ind_log_effect[k, sex, band]
@@ -369,19 +378,24 @@ def individual_program_terms(r, pt, i, week, age, sex, band):
         elif s == WAITLISTED and _comparable(week - pt.ind_week_start[k, i],
                                              pt.ind_intake_interval[k], age,
                                              pt.ind_min_age[k], pt.ind_max_age[k]):
-            pt.ind_stats[k, sex, age, C_WEEKS] += 1
+            stats[k, sex, age, C_WEEKS] += 1
     return x_all, x_violent
 
 
 @njit(cache=True)
-def step_residents(week, r, p, t, pt, comm_hazard, counts, offences, spells, tallies):
-    """Stages 1, 3, 5 (supervision) and 6 for every resident; returns the offences queued.
+def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, released, ind_stats,
+               community_stats, spells, tallies):
+    """Stages 1, 3, 5 (supervision) and 6 for residents lo..hi-1.
 
-    `offences[k]` is the offender's index for a violent offence, its bitwise complement (~i) for
-    any other offence.
+    Queues offences at `offences[lo:]` (the offender's index for a violent offence, its bitwise
+    complement ~i for any other) and releases at `released[lo:]`; returns how many of each.
+    Writes only these residents' state and the counters passed in (`counts`, `ind_stats`,
+    `community_stats`, `tallies[N_INCARCERATED]`), so blocks can run on separate threads, each
+    with its own counters. `spells` is written only at rows these residents hold.
     """
     key = p.key
     n_offences = 0
+    n_released = 0
     has_programs = pt.acts_on_residents != 0
     ind_status = pt.ind_status
     n_individual = ind_status.shape[0]
@@ -395,8 +409,7 @@ def step_residents(week, r, p, t, pt, comm_hazard, counts, offences, spells, tal
     interruption_cover = pt.interruption_cover
     interruption_log_effect = pt.interruption_log_effect
     interruption_window = pt.interruption_window
-    community_stats = pt.community_stats
-    for i in range(r.birth_week.shape[0]):
+    for i in range(lo, hi):
         state = r.justice_state[i]
         # 1. demography
         if state == DEAD or week - r.birth_week[i] >= p.max_age_weeks:
@@ -420,7 +433,9 @@ def step_residents(week, r, p, t, pt, comm_hazard, counts, offences, spells, tal
             counts[INCARCERATED_STOCK, sex, band] += 1
             # 6. release
             if week >= r.week_sentence_ends[i]:
-                _release(r, p, spells, tallies, i, week, age)
+                _release(r, p, tallies, i, week)
+                released[lo + n_released] = i
+                n_released += 1
                 counts[RELEASES, sex, band] += 1
             continue
         # 3. offending
@@ -433,7 +448,8 @@ def step_residents(week, r, p, t, pt, comm_hazard, counts, offences, spells, tal
             x_violent = 0.0
             for k in range(n_individual):
                 if ind_status[k, i] != NOT_OFFERED:
-                    x_all, x_violent = individual_program_terms(r, pt, i, week, age, sex, band)
+                    x_all, x_violent = individual_program_terms(r, pt, ind_stats, i, week, age,
+                                                                sex, band)
                     break
             c = r.community[i]
             if community_covered[c]:
@@ -460,9 +476,9 @@ def step_residents(week, r, p, t, pt, comm_hazard, counts, offences, spells, tal
         u = uniform(key, week, i, rng.OFFEND)
         if u < h and u < 1.0 - np.exp(-h):  # 1 - exp(-h) <= h: skip the exp mostly
             if uniform(key, week, i, rng.OFFENCE_TYPE) < violent_share:
-                offences[n_offences] = i
+                offences[lo + n_offences] = i
             else:
-                offences[n_offences] = ~i
+                offences[lo + n_offences] = ~i
             n_offences += 1
         # 5. supervision: its term ends, or a technical violation sends the resident back
         if state == SUPERVISED:
@@ -472,7 +488,86 @@ def step_residents(week, r, p, t, pt, comm_hazard, counts, offences, spells, tal
             elif uniform(key, week, i, rng.REVOCATION) < p.revocation_probability:
                 _admit(r, spells, tallies, i, week, p.revocation_weeks)
                 counts[ADMISSIONS, sex, band] += 1
+    return n_offences, n_released
+
+
+@njit(cache=True)
+def step_residents(week, r, p, t, pt, comm_hazard, counts, offences, released, spells, tallies):
+    """Stages 1, 3, 5 (supervision) and 6 for every resident, in one pass; opens the spells of
+    this week's releases. Returns the number of offences queued in `offences`."""
+    n_offences, n_released = step_block(0, r.birth_week.shape[0], week, r, p, t, pt,
+                                        comm_hazard, counts, offences, released, pt.ind_stats,
+                                        pt.community_stats, spells, tallies)
+    open_spells(week, released, n_released, r, spells, tallies)
     return n_offences
+
+
+@njit(cache=True, parallel=True)
+def step_residents_parallel(week, r, p, t, pt, comm_hazard, counts, offences, released, spells,
+                            tallies, blocks):
+    """`step_residents` over blocks of residents on numba's threads, bit-identical to it.
+
+    Each block counts into its own rows of `blocks` (a `Blocks`) and queues its offences and
+    releases in its own range of the buffers; then, in block order, the queues are closed up
+    and the counters summed (integers: the same whatever the order), so the offence queue and
+    the spells come out in resident order, as in one pass.
+    """
+    n = r.birth_week.shape[0]
+    # Fields of a tuple written inside prange are not written back: use plain locals.
+    block_counts = blocks.counts
+    block_ind_stats = blocks.ind_stats
+    block_community_stats = blocks.community_stats
+    block_tallies = blocks.tallies
+    queued = blocks.queued
+    n_blocks = block_counts.shape[0]
+    for b in prange(n_blocks):
+        lo = b * n // n_blocks
+        hi = (b + 1) * n // n_blocks
+        block_counts[b][:] = 0
+        block_ind_stats[b][:] = 0
+        block_community_stats[b][:] = 0
+        block_tallies[b][:] = 0
+        n_off, n_rel = step_block(lo, hi, week, r, p, t, pt, comm_hazard, block_counts[b],
+                                  offences, released, block_ind_stats[b],
+                                  block_community_stats[b], spells, block_tallies[b])
+        queued[b, 0] = n_off
+        queued[b, 1] = n_rel
+    n_offences = 0
+    n_released = 0
+    ind_stats = pt.ind_stats
+    community_stats = pt.community_stats
+    for b in range(n_blocks):
+        lo = b * n // n_blocks
+        for k in range(queued[b, 0]):  # close up: never overwrites an unread entry
+            offences[n_offences] = offences[lo + k]
+            n_offences += 1
+        for k in range(queued[b, 1]):
+            released[n_released] = released[lo + k]
+            n_released += 1
+        counts += block_counts[b]
+        ind_stats += block_ind_stats[b]
+        community_stats += block_community_stats[b]
+        tallies[N_INCARCERATED] += block_tallies[b, N_INCARCERATED]
+    open_spells(week, released, n_released, r, spells, tallies)
+    return n_offences
+
+
+class Blocks(NamedTuple):
+    """Per-block counters of `step_residents_parallel`."""
+
+    counts: np.ndarray  # [block, N_STATS, sex, band]
+    ind_stats: np.ndarray  # [block, K, sex, age, N_PROGRAM_STATS]
+    community_stats: np.ndarray  # [block, N_COMMUNITY_STATS]
+    tallies: np.ndarray  # [block, N_TALLIES]
+    queued: np.ndarray  # [block, 2]: offences, releases
+
+
+def empty_blocks(n_blocks: int, counts: np.ndarray, ind_stats: np.ndarray) -> Blocks:
+    return Blocks(counts=np.zeros((n_blocks, *counts.shape), np.int64),
+                  ind_stats=np.zeros((n_blocks, *ind_stats.shape), np.int64),
+                  community_stats=np.zeros((n_blocks, N_COMMUNITY_STATS), np.int64),
+                  tallies=np.zeros((n_blocks, N_TALLIES), np.int64),
+                  queued=np.zeros((n_blocks, 2), np.int64))
 
 
 @njit(inline="always", cache=True)

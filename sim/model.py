@@ -11,12 +11,13 @@ import copy
 import math
 
 import mesa
+import numba
 import numpy as np
 from mesa.discrete_space import FixedAgent, Network
 from omegaconf import DictConfig, OmegaConf
 
 from . import kernels, network, population, programs
-from .config import AGE_BAND_EDGES, MIN_AGE, VpsimConfig, load, validate
+from .config import AGE_BAND_EDGES, MIN_AGE, ConfigError, VpsimConfig, load, validate
 from .kernels import N_INCARCERATED, N_SPELLS
 from .rng import run_key
 
@@ -221,7 +222,18 @@ class ViolencePreventionModel(mesa.Model):
         self.tallies = np.zeros(kernels.N_TALLIES, np.int64)
         self.spells = kernels.empty_spells(max(1024, pop.size // 50))
         self._offences = np.empty(pop.size, np.int32)
+        self._released = np.empty(pop.size, np.int32)
         self._counts = np.zeros((kernels.N_STATS, 2, len(self.band_labels)), np.int64)
+        self.threads = config.threads
+        self._blocks = None
+        if self.threads > 1:  # the parallel kernel: per-block counters, a few blocks a thread
+            available = numba.config.NUMBA_NUM_THREADS
+            if self.threads > available:
+                raise ConfigError(
+                    f"threads = {self.threads}: numba may use at most {available} here "
+                    f"(NUMBA_NUM_THREADS={available}); allowed [1, {available}]")
+            self._blocks = kernels.empty_blocks(4 * self.threads, self._counts,
+                                                self.programs.tables.ind_stats)
         self._incidents = np.zeros(pop.communities, np.int64)
         self.history = np.zeros((self.total_weeks, kernels.N_STATS, 2, len(self.band_labels)),
                                 np.int32)
@@ -261,9 +273,15 @@ class ViolencePreventionModel(mesa.Model):
         self.police_presence = self._base_police_presence * self.programs.police_multiplier(
             len(self.police_presence))
         r, p, t, pt = self.residents, self.params, self.tables, self.programs.tables
-        n_offences = kernels.step_residents(week, r, p, t, pt, self.community_hazard,
-                                            self._counts, self._offences, self.spells,
-                                            self.tallies)
+        if self._blocks is None:
+            n_offences = kernels.step_residents(week, r, p, t, pt, self.community_hazard,
+                                                self._counts, self._offences, self._released,
+                                                self.spells, self.tallies)
+        else:
+            numba.set_num_threads(self.threads)
+            n_offences = kernels.step_residents_parallel(
+                week, r, p, t, pt, self.community_hazard, self._counts, self._offences,
+                self._released, self.spells, self.tallies, self._blocks)
         year_start = week - week % WEEKS_PER_YEAR
         kernels.process_offences(week, year_start, n_offences, self._offences, r, p, t, pt,
                                  self.police_presence, self._counts, self._incidents,

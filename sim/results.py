@@ -26,7 +26,7 @@ SUMMARY = "summary.json"
 TIMESERIES = "timeseries.parquet"
 CONFIG = "config.yaml"
 FAILURE = "failure.json"
-NOT_HASHED = ("progress", "figures", "sweep_name")  # do not change what a run computes
+NOT_HASHED = ("progress", "figures", "sweep_name", "threads")  # do not change what a run computes
 
 
 @contextmanager

@@ -103,6 +103,7 @@ class TinyWorld:
         self.tallies = np.zeros(kernels.N_TALLIES, np.int64)
         self.counts = np.zeros((kernels.N_STATS, 2, len(AGE_BAND_EDGES)), np.int64)
         self.offences = np.empty(n, np.int32)
+        self.released = np.empty(n, np.int32)
         self.community_hazard = np.ones(1)
         self.police = np.ones(1)
         self.incidents = np.zeros(1, np.int64)
@@ -149,7 +150,8 @@ class TinyWorld:
         self.counts[:] = 0
         self.incidents[:] = 0
         n = kernels.step_residents(week, r, p, t, self.programs, self.community_hazard,
-                                   self.counts, self.offences, self.spells, self.tallies)
+                                   self.counts, self.offences, self.released, self.spells,
+                                   self.tallies)
         self.queued = self.offences[:n].copy()
         kernels.process_offences(week, week - week % WEEKS_PER_YEAR, n, self.offences, r, p, t,
                                  self.programs, self.police, self.counts, self.incidents, self.spells,

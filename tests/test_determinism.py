@@ -1,10 +1,13 @@
 """Determinism and common random numbers: a run is a function of its config and seed only."""
 
+import numba
 import numpy as np
+import pytest
 
 from helpers import small_config, summaries_in_fresh_process
 from sim import outcomes
 from sim.kernels import ADMISSIONS, POPULATION
+from sim.config import ConfigError, load
 from sim.model import ViolencePreventionModel
 from sim.results import write_json
 
@@ -33,11 +36,47 @@ def test_different_seeds_give_different_runs():
     assert outcomes.summary(a) != outcomes.summary(b)
 
 
-def test_one_and_two_numba_threads_give_identical_summaries():
-    one = summaries_in_fresh_process(SMALL_RUN, [0], env={"NUMBA_NUM_THREADS": "1"})
-    two = summaries_in_fresh_process(SMALL_RUN, [0], env={"NUMBA_NUM_THREADS": "2"})
-    assert one == two
-    assert one["0"]["violent_incidents_per_100k_per_year"] > 0  # a run with something in it
+def test_the_parallel_kernel_on_two_threads_gives_the_serial_kernels_summary():
+    """`threads=2` runs the parallel resident kernel (numba's prange over blocks of residents):
+    the same summary as the serial kernel, in fresh processes as a user runs them."""
+    serial = summaries_in_fresh_process(SMALL_RUN, [0], env={"NUMBA_NUM_THREADS": "1"})
+    parallel = summaries_in_fresh_process(SMALL_RUN + ["threads=2"], [0],
+                                          env={"NUMBA_NUM_THREADS": "2"})
+    assert serial == parallel
+    assert serial["0"]["violent_incidents_per_100k_per_year"] > 0  # a run with something in it
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                    reason="numba may use 1 thread in this process (NUMBA_NUM_THREADS=1)")
+@pytest.mark.parametrize("scenario", ["baseline", "comprehensive_plan"])
+def test_parallel_kernel_leaves_every_array_bit_identical(scenario):
+    """Every resident array, release spell, weekly count and program counter, with seven kinds
+    of program running: the blocks' queues and counters are merged back in resident order."""
+    runs = []
+    for threads in (1, 2):
+        cfg = load([f"scenario={scenario}", "population=small", "burn_in_years=5", "years=3",
+                    f"threads={threads}", "seed=2"])
+        model = ViolencePreventionModel(cfg)
+        model.run()
+        runs.append(model)
+    serial, parallel = runs
+    assert parallel._blocks is not None and serial._blocks is None  # two different kernels ran
+    assert np.array_equal(serial.history, parallel.history)
+    for name, a, b in zip(serial.residents._fields, serial.residents, parallel.residents):
+        assert np.array_equal(a, b), name
+    for name, a, b in zip(serial.spells._fields, serial.spells, parallel.spells):
+        assert np.array_equal(a, b), name
+    for name in ("ind_status", "ind_stats", "community_stats"):
+        assert np.array_equal(getattr(serial.programs.tables, name),
+                              getattr(parallel.programs.tables, name)), name
+    assert serial.tallies[0] > 0 and serial.history[:, ADMISSIONS].sum() > 0
+
+
+def test_more_threads_than_numba_allows_is_a_clear_error():
+    cfg = small_config()
+    cfg.threads = numba.config.NUMBA_NUM_THREADS + 1
+    with pytest.raises(ConfigError, match=r"threads = \d+: numba may use at most \d+ here"):
+        ViolencePreventionModel(cfg)
 
 
 def test_longer_sentences_leave_every_draw_before_the_first_admission_unchanged():

@@ -88,11 +88,11 @@ def check_run(cfg: VpsimConfig) -> None:
     real_step_residents = kernels.step_residents
     queued = []  # per week: (justice state before the week, slot recycled this week) of offenders
 
-    def recording_step_residents(week, r, p, t, pt, comm_hazard, counts, offences, spells,
-                                 tallies):
+    def recording_step_residents(week, r, p, t, pt, comm_hazard, counts, offences, released,
+                                 spells, tallies):
         state_before, born_before = r.justice_state.copy(), r.birth_week.copy()
-        n = real_step_residents(week, r, p, t, pt, comm_hazard, counts, offences, spells,
-                                tallies)
+        n = real_step_residents(week, r, p, t, pt, comm_hazard, counts, offences, released,
+                                spells, tallies)
         codes = offences[:n]
         who = np.where(codes >= 0, codes, ~codes)
         queued.append((state_before[who], born_before[who] != r.birth_week[who]))

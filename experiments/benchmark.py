@@ -1,9 +1,11 @@
 #!/usr/bin/env python
-"""Performance benchmark of vpsim: weekly-step throughput, compile and start-up time, memory, and
-the default quick-start run, each against its target.
+"""Performance benchmark of vpsim: the JIT engine against the plain-Mesa reference, weekly-step
+throughput and memory from 10,000 to 10,000,000 residents, 1 against 2 threads, compile and
+start-up time, where the time of a week goes, the memory-bandwidth bound, and the default
+quick-start run, each against its target.
 
-    .venv/bin/python experiments/benchmark.py [--sizes 100000 1000000] [--weeks 52]
-                                              [--out benchmark.json] [--quick]
+    .venv/bin/python experiments/benchmark.py [--sizes 10000 100000 1000000 10000000]
+        [--weeks 52] [--sections reference steps threads ...] [--out benchmark.json] [--quick]
 
 Prints a table to stdout, progress to stderr, and writes every number (with the machine it ran
 on) to a JSON file. Every measurement runs in its own fresh subprocess of this script
@@ -46,10 +48,14 @@ if "--worker" not in sys.argv:
     for _var in THREAD_VARS:
         os.environ[_var] = "1"
 
-# Measured numbers are judged against these (DESIGN targets for the hot loop and memory).
-TARGET_STEPS_PER_S = 20e6  # resident-steps per second ...
+# Measured numbers are judged against these (issue 5's targets).
+TARGET_STEPS_PER_S = 30e6  # resident-steps per second ...
 TARGET_STEPS_AT = 1_000_000  # ... at this many residents, one thread
-TARGET_BYTES_PER_RESIDENT = 200
+TARGET_BYTES_PER_RESIDENT = 150
+TARGET_SCALING = 2.0  # throughput at the largest size within this factor of that at 100,000
+TARGET_REFERENCE_RATIO = 100.0  # JIT engine against the plain-Mesa reference, same work
+TARGET_CACHED_START_S = 2.0  # process start to the first week of the default run, cache warm
+TARGET_PYTHON_GROWTH = 2.0  # Python ms a week at the largest size / at the smallest
 TARGET_QUICKSTART_S = 30.0  # default run (city, default burn-in + 10 years), once compiled
 
 # Population profiles in configs/population/, by size: a benchmark size that matches one uses it
@@ -179,7 +185,7 @@ class KernelTimer:
     that way, `calls` stays 0 and the kernel split is reported as unavailable.
     """
 
-    NAMES = ("step_residents", "process_offences")
+    NAMES = ("step_residents", "step_residents_parallel", "process_offences")
 
     def __init__(self) -> None:
         from sim import kernels
@@ -195,7 +201,7 @@ class KernelTimer:
             out = fn(*a, **kw)
             self.seconds[name] += time.perf_counter() - t
             self.calls[name] += 1
-            if name == "step_residents":
+            if name.startswith("step_residents"):
                 self.offences += int(out)
             return out
         return timed
@@ -208,6 +214,53 @@ class KernelTimer:
     def __exit__(self, *exc) -> None:
         for name, fn in self.original.items():
             setattr(self.module, name, fn)
+
+    def complete(self, weeks: int) -> bool:
+        """Every week called the resident kernel (serial or parallel) and process_offences once."""
+        return (self.calls["step_residents"] + self.calls["step_residents_parallel"] == weeks
+                and self.calls["process_offences"] == weeks)
+
+
+class StageTimer:
+    """Times the Python stages of `model.step()` by wrapping the model's own methods on the
+    instance (so `model.step()` calls the wrappers); what is left is the rest of the Python."""
+
+    STAGES = {"programs": ("programs", "step"),  # stage 2: starts and intakes
+              "communities": (None, "_update_communities"),  # stage 7, numpy over communities
+              "record": ("datacollector", "collect")}  # stage 8: Mesa's DataCollector
+
+    def __init__(self, model) -> None:
+        self.seconds = dict.fromkeys(self.STAGES, 0.0)
+        self.targets = {}
+        for stage, (holder, method) in self.STAGES.items():
+            obj = model if holder is None else getattr(model, holder)
+            self.targets[stage] = (obj, method)
+
+    def _wrap(self, stage: str, fn: Callable) -> Callable:
+        def timed(*a, **kw):
+            t = time.perf_counter()
+            out = fn(*a, **kw)
+            self.seconds[stage] += time.perf_counter() - t
+            return out
+        return timed
+
+    def __enter__(self) -> StageTimer:
+        for stage, (obj, method) in self.targets.items():
+            setattr(obj, method, self._wrap(stage, getattr(obj, method)))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for obj, method in self.targets.values():
+            delattr(obj, method)  # the class's method again
+
+
+def _state_digest(model) -> str:
+    """A fingerprint of everything a run computed: weekly record, residents, spells, tallies."""
+    h = hashlib.sha256()
+    for a in (model.history, *model.residents, *model.spells, model.tallies,
+              *[x for x in model.programs.tables if hasattr(x, "tobytes")]):
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
 
 
 def _tiny_model():
@@ -228,8 +281,8 @@ def _dispatch_overhead(model, calls: int = 200) -> float | None:
     from sim.model import WEEKS_PER_YEAR
     week = model.week
     args = (week, week - week % WEEKS_PER_YEAR, 0, model._offences, model.residents,
-            model.params, model.tables, model.police_presence, model._counts, model._incidents,
-            model.spells, model.tallies)
+            model.params, model.tables, model.programs.tables, model.police_presence,
+            model._counts, model._incidents, model.spells, model.tallies)
     try:
         kernels.process_offences(*args)
     except (TypeError, AttributeError) as e:  # numba raises TypeError for a signature mismatch
@@ -249,7 +302,7 @@ def worker_steps(args: dict) -> dict:
     from sim.model import ViolencePreventionModel
 
     size, weeks, warmup = args["size"], args["weeks"], args["warmup_weeks"]
-    cfg = config.load(args["overrides"])
+    cfg = config.load(args["overrides"] + [f"threads={args.get('model_threads', 1)}"])
     # Long enough for warm-up and measured weeks, and not a week of burn-in more than needed.
     cfg.burn_in_years = 0
     cfg.years = max(1, -(-(warmup + weeks) // 52))
@@ -274,7 +327,7 @@ def worker_steps(args: dict) -> dict:
 
     week_s = []
     cpu = time.process_time()
-    with KernelTimer() as kt:
+    with KernelTimer() as kt, StageTimer(model) as st:
         for _ in range(weeks):
             t = time.perf_counter()
             model.step()
@@ -282,8 +335,18 @@ def worker_steps(args: dict) -> dict:
     cpu_s = time.process_time() - cpu
     step_s = sum(week_s)
     kernel_s = sum(kt.seconds.values())
+    digest = _state_digest(model)
     dispatch_s = _dispatch_overhead(model)
-    kernels_timed = all(kt.calls[name] == weeks for name in kt.NAMES)
+    kernels_timed = kt.complete(weeks)
+    resident_kernel = "step_residents_parallel" if model.threads > 1 else "step_residents"
+    stage_ms = {
+        "resident kernel (stages 1, 3, 5, 6)": 1e3 * kt.seconds[resident_kernel] / weeks,
+        "offences kernel (stages 4, 5, 7)": 1e3 * kt.seconds["process_offences"] / weeks,
+        "programs (stage 2, Python)": 1e3 * st.seconds["programs"] / weeks,
+        "communities (stage 7, numpy)": 1e3 * st.seconds["communities"] / weeks,
+        "record (stage 8, DataCollector)": 1e3 * st.seconds["record"] / weeks,
+    }
+    stage_ms["other Python in model.step"] = 1e3 * step_s / weeks - sum(stage_ms.values())
 
     state = {
         "residents": population.nbytes(model.residents),
@@ -306,8 +369,12 @@ def worker_steps(args: dict) -> dict:
         "resident_steps_per_s": steps / step_s,
         "resident_steps_per_s_median": size / statistics.median(week_s),
         "kernels_timed": kernels_timed,
-        "kernel_ms_mean": ({name: 1e3 * s / weeks for name, s in kt.seconds.items()}
+        "threads": model.threads,
+        "state_digest": digest,
+        "kernel_ms_mean": ({"step_residents": 1e3 * kt.seconds[resident_kernel] / weeks,
+                            "process_offences": 1e3 * kt.seconds["process_offences"] / weeks}
                            if kernels_timed else None),
+        "stage_ms_mean": stage_ms if kernels_timed else None,
         "kernel_resident_steps_per_s": steps / kernel_s if kernels_timed else None,
         "python_share": (step_s - kernel_s) / step_s if kernels_timed else None,
         "python_ms_per_week": 1e3 * (step_s - kernel_s) / weeks if kernels_timed else None,
@@ -368,6 +435,78 @@ def worker_quickstart(args: dict) -> dict:
     }
 
 
+def worker_reference(args: dict) -> dict:
+    """The engine and the plain-Mesa reference on the same weeks of the same population (the
+    small profile after the engine's burn-in): seconds per week of each, and whether the two
+    gave the same record (they must: same rules, same draws)."""
+    import numpy as np
+
+    from sim import config
+    from sim.model import ViolencePreventionModel
+    from sim.reference import ReferenceModel
+
+    weeks = args["weeks"]
+    cfg = config.load(args["overrides"])
+    cfg.years = max(1, -(-weeks // 52))
+    _tiny_model()  # load the compiled kernels outside the timing
+    engine = ViolencePreventionModel(cfg)
+    engine.run(weeks=engine.burn_in_weeks)
+    t = time.perf_counter()
+    engine.run(weeks=weeks)
+    engine_s = time.perf_counter() - t
+
+    reference = ReferenceModel(cfg, engine_weeks=engine.burn_in_weeks)
+    reference.run(weeks=reference.burn_in_weeks)
+    t = time.perf_counter()
+    reference.step()  # the take-over week: residents become agents (timed separately)
+    first_s = time.perf_counter() - t
+    t = time.perf_counter()
+    reference.run(weeks=weeks - 1)
+    reference_s = time.perf_counter() - t
+    t = time.perf_counter()
+    reference.write_back()
+    write_back_s = time.perf_counter() - t
+    span = slice(engine.burn_in_weeks, engine.burn_in_weeks + weeks)
+    size = cfg.population.size
+    return {
+        "size": size, "weeks": weeks, "overrides": args["overrides"],
+        "engine_s": engine_s, "reference_s": reference_s, "reference_take_over_week_s": first_s,
+        "reference_write_back_s": write_back_s,
+        "engine_resident_steps_per_s": size * weeks / engine_s,
+        "reference_resident_steps_per_s": size * (weeks - 1) / reference_s,
+        "identical": bool(np.array_equal(engine.history[span], reference.history[span])
+                          and all(np.array_equal(a, b) for a, b in
+                                  zip(engine.residents, reference.residents))),
+    }
+
+
+def worker_bandwidth(args: dict) -> dict:
+    """Memory copy bandwidth of this machine (numpy, one thread), and the cost of one
+    counter-based draw, the compute floor of a resident-step."""
+    import numpy as np
+
+    from sim import rng
+
+    n = args["bytes"] // 8
+    src = np.ones(n)
+    dst = np.empty_like(src)
+    best = math.inf
+    for _ in range(args["repeats"]):
+        t = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t)
+    idx = np.arange(10_000_000, dtype=np.int64)
+    key = rng.run_key(0)
+    rng.uniforms(key, 0, idx[:10], rng.OFFEND)  # compile / load
+    t = time.perf_counter()
+    rng.uniforms(key, 1, idx, rng.OFFEND)
+    draw_s = (time.perf_counter() - t) / idx.size
+    return {"copy_bytes": int(src.nbytes), "copy_s": best,
+            # a copy reads and writes every byte
+            "copy_bandwidth_bytes_per_s": 2 * src.nbytes / best,
+            "draw_ns": 1e9 * draw_s}
+
+
 def worker_warm(args: dict) -> dict:
     """Compile every kernel into the (empty) cache."""
     _tiny_model()
@@ -379,6 +518,8 @@ WORKERS: dict[str, Callable[[dict], dict]] = {
     "start": worker_start,
     "steps": worker_steps,
     "quickstart": worker_quickstart,
+    "reference": worker_reference,
+    "bandwidth": worker_bandwidth,
 }
 
 
@@ -572,6 +713,8 @@ def render_steps(s: dict) -> str:
             f"{r['max_rss_above_baseline_per_resident']:>17.1f}")
     rows.append("  base = peak RSS after imports and loading the compiled kernels, before the "
                 "population is built")
+    rows.append("")
+    rows.append(render_stages(s))
     if len(sizes) >= 2:
         lo, hi = min(sizes, key=lambda r: r["size"]), max(sizes, key=lambda r: r["size"])
         grow = [r["max_rss"] - r["max_rss_baseline"] for r in (lo, hi)]
@@ -610,6 +753,143 @@ def render_quickstart(q: dict) -> str:
     ])
 
 
+# Bytes of resident state the resident kernel reads for every resident every week (the rest is
+# read only for residents in prison, on parole or in a program): birth week, justice state, peer
+# exposure, sex, community, static risk, week released, week victimised.
+STREAMED_FIELDS = ("birth_week", "justice_state", "exposure", "sex", "community", "static_risk",
+                   "week_released", "week_victimised")
+
+
+def run_reference(ctx: Context) -> dict:
+    ctx.ensure_warm_cache()
+    log(f"JIT engine against the plain-Mesa reference: population=small, "
+        f"{ctx.args.reference_weeks} weeks after the burn-in")
+    r = ctx.worker("reference", weeks=ctx.args.reference_weeks, overrides=["population=small"])
+    r.pop("wall_start")
+    r["ratio"] = r["engine_resident_steps_per_s"] / r["reference_resident_steps_per_s"]
+    log(f"  engine {r['engine_resident_steps_per_s'] / 1e6:.1f} M/s, reference "
+        f"{r['reference_resident_steps_per_s'] / 1e3:.0f} k/s: {r['ratio']:.0f}x")
+    return r
+
+
+def render_reference(r: dict) -> str:
+    return "\n".join([
+        f"JIT engine against the plain-Mesa reference (sim/reference.py; {r['size']:,} residents, "
+        f"{r['weeks']} weeks after the engine's burn-in, model.step() on both sides)",
+        f"  {'':<28}{'seconds':>9}{'resident-steps/s':>18}",
+        f"  {'engine (numba)':<28}{r['engine_s']:>9.3f}{r['engine_resident_steps_per_s']:>18,.0f}",
+        f"  {'reference (Mesa agents)':<28}{r['reference_s']:>9.2f}"
+        f"{r['reference_resident_steps_per_s']:>18,.0f}",
+        f"  engine / reference: {r['ratio']:.0f}x; same weekly record and resident state: "
+        f"{'yes' if r['identical'] else 'NO'}",
+        f"  (reference set-up excluded: its take-over week, residents becoming agents, "
+        f"{r['reference_take_over_week_s']:.2f} s; writing them back {r['reference_write_back_s']:.2f} s)",
+    ])
+
+
+def run_threads(ctx: Context) -> dict:
+    ctx.ensure_warm_cache()
+    size = ctx.args.threads_size
+    out = {}
+    for threads in (1, 2):
+        log(f"threads={threads}: {size:,} residents")
+        r = ctx.worker("steps", threads=threads, model_threads=threads, size=size,
+                       weeks=ctx.args.weeks,
+                       warmup_weeks=ctx.args.warmup_weeks, overrides=population_overrides(size))
+        r.pop("wall_start")
+        out[str(threads)] = r
+    one, two = out["1"], out["2"]
+    out["identical"] = one["state_digest"] == two["state_digest"]
+    out["speedup_median_week"] = one["step_ms_median"] / two["step_ms_median"]
+    k1, k2 = one["kernel_ms_mean"], two["kernel_ms_mean"]
+    out["speedup_resident_kernel"] = (k1["step_residents"] / k2["step_residents"]
+                                      if k1 and k2 else None)
+    return out
+
+
+def render_threads(t: dict) -> str:
+    rows = [f"Threads (parallel resident kernel, opt-in: threads=2; {t['1']['size']:,} residents)",
+            f"  {'threads':>8}{'ms/week med':>13}{'M/s med':>9}{'resident kernel ms':>20}"
+            f"{'state digest':>18}{'cpu/wall':>10}"]
+    for n in ("1", "2"):
+        r = t[n]
+        k = r["kernel_ms_mean"] or {}
+        rows.append(f"  {n:>8}{r['step_ms_median']:>13.2f}"
+                    f"{r['resident_steps_per_s_median'] / 1e6:>9.1f}"
+                    + _cell(k.get("step_residents"), 20, ".2f")
+                    + f"{r['state_digest']:>18}{r['cpu_over_wall']:>10.2f}")
+    rows.append(f"  speed-up 2 vs 1 thread: {t['speedup_median_week']:.2f}x a week"
+                + (f", {t['speedup_resident_kernel']:.2f}x the resident kernel"
+                   if t["speedup_resident_kernel"] else "")
+                + f"; bit-identical results: {'yes' if t['identical'] else 'NO'}")
+    rows.append("  (cpu/wall of a 2-thread run is up to 2; with other load on the machine the "
+                "parallel kernel loses most)")
+    return "\n".join(rows)
+
+
+def run_bandwidth(ctx: Context) -> dict:
+    log("memory copy bandwidth and the cost of a draw")
+    r = ctx.worker("bandwidth", bytes=ctx.args.bandwidth_mib * 2**20, repeats=5)
+    r.pop("wall_start")
+    sys.path.insert(0, str(REPO))
+    from sim.population import _DTYPES
+    import numpy as np
+    r["streamed_fields"] = list(STREAMED_FIELDS)
+    r["bytes_per_resident_step"] = sum(np.dtype(_DTYPES[f]).itemsize for f in STREAMED_FIELDS)
+    r["bound_resident_steps_per_s"] = (r["copy_bandwidth_bytes_per_s"]
+                                       / r["bytes_per_resident_step"])
+    r["draw_bound_resident_steps_per_s"] = 1e9 / r["draw_ns"]  # at least one draw each
+    steps = [x for x in ctx.results.get("steps", {}).get("sizes", [])]
+    big = max(steps, key=lambda x: x["size"]) if steps else None
+    at = next((x for x in steps if x["size"] == TARGET_STEPS_AT), big)
+    if at is not None:
+        achieved = at["resident_steps_per_s_median"]
+        r["compared_at_size"] = at["size"]
+        r["achieved_resident_steps_per_s"] = achieved
+        r["share_of_bandwidth_bound"] = achieved / r["bound_resident_steps_per_s"]
+        r["achieved_bytes_per_s"] = achieved * r["bytes_per_resident_step"]
+    return r
+
+
+def render_bandwidth(b: dict) -> str:
+    rows = ["Memory-bandwidth bound of the weekly step (one thread)",
+            f"  copy bandwidth (numpy copy of {b['copy_bytes'] / 2**20:.0f} MiB, read + write): "
+            f"{b['copy_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s",
+            f"  bytes read per resident-step, every resident every week: "
+            f"{b['bytes_per_resident_step']} ({', '.join(b['streamed_fields'])})",
+            f"  bound: {b['bound_resident_steps_per_s'] / 1e6:,.0f} M resident-steps/s if the "
+            "step only streamed its state"]
+    if "achieved_resident_steps_per_s" in b:
+        rows.append(f"  engine at {b['compared_at_size']:,} residents: "
+                    f"{b['achieved_resident_steps_per_s'] / 1e6:.1f} M/s = "
+                    f"{100 * b['share_of_bandwidth_bound']:.0f}% of the bound "
+                    f"({b['achieved_bytes_per_s'] / 1e9:.2f} GB/s of state)")
+    rows.append(f"  one counter-based draw: {b['draw_ns']:.1f} ns (a resident-step makes at least "
+                f"one: at most {b['draw_bound_resident_steps_per_s'] / 1e6:,.0f} M/s from draws "
+                "alone); the step is bound by arithmetic (hashing, exp), not by memory")
+    return "\n".join(rows)
+
+
+def render_stages(s: dict) -> str:
+    sizes = [r for r in s["sizes"] if r.get("stage_ms_mean")]
+    if not sizes:
+        return "Where the time goes: not measured"
+    names = list(sizes[0]["stage_ms_mean"])
+    rows = ["Where the time of a week goes (ms a week, mean of the timed weeks; % of the week)",
+            "  " + f"{'stage':<36}" + "".join(f"{r['size']:>18,}" for r in sizes)]
+    for name in names:
+        cells = []
+        for r in sizes:
+            ms = r["stage_ms_mean"][name]
+            cells.append(f"{ms:>10.3f} ({100 * ms / r['step_ms_mean']:>4.1f}%)")
+        rows.append(f"  {name:<36}" + "".join(cells))
+    python = [r["python_ms_per_week"] for r in sizes]
+    rows.append(f"  Python outside the kernels: {min(python):.3f} to {max(python):.3f} ms a week "
+                f"from {sizes[0]['size']:,} to {sizes[-1]['size']:,} residents (communities: "
+                + ", ".join(str(r["communities"]) for r in sizes) + ")")
+    return "\n".join(rows)
+
+
 @dataclass
 class Section:
     name: str
@@ -620,7 +900,10 @@ class Section:
 SECTIONS = [
     Section("machine", run_machine, render_machine),
     Section("compile", run_compile, render_compile),
+    Section("reference", run_reference, render_reference),
     Section("steps", run_steps, render_steps),
+    Section("threads", run_threads, render_threads),
+    Section("bandwidth", run_bandwidth, render_bandwidth),
     Section("quickstart", run_quickstart, render_quickstart),
 ]
 
@@ -648,18 +931,59 @@ def _at_size(results: dict, size: int, key: str):
     return None
 
 
+def _scaling(results: dict) -> float | None:
+    """Throughput at 100,000 residents over that at the largest size measured above it."""
+    sizes = results.get("steps", {}).get("sizes", [])
+    base = _at_size(results, 100_000, "resident_steps_per_s_median")
+    big = max((r for r in sizes if r["size"] > 100_000), key=lambda r: r["size"], default=None)
+    return None if base is None or big is None else base / big["resident_steps_per_s_median"]
+
+
+def _python_growth(results: dict) -> float | None:
+    """Python ms a week at the largest size over the smallest size with as many communities
+    (Python's work a week is O(communities), so sizes are compared at equal communities)."""
+    sizes = [r for r in results.get("steps", {}).get("sizes", [])
+             if r.get("python_ms_per_week") is not None]
+    if not sizes:
+        return None
+    hi = max(sizes, key=lambda r: r["size"])
+    lo = min((r for r in sizes if r["communities"] == hi["communities"]),
+             key=lambda r: r["size"])
+    if lo is hi:
+        return None
+    return hi["python_ms_per_week"] / lo["python_ms_per_week"]
+
+
+def _threads_identical(results: dict) -> float | None:
+    t = results.get("threads")
+    return None if t is None else float(t["identical"])
+
+
 TARGETS = [
+    Target("JIT engine / plain-Mesa reference, same work",
+           lambda res: res.get("reference", {}).get("ratio"),
+           ">=", TARGET_REFERENCE_RATIO, lambda v: f"{v:.0f}x"),
     # The median week: the code's speed, robust to a few weeks slowed by other processes (the
     # mean is in the table and the JSON).
     Target(f"weekly step at {TARGET_STEPS_AT:,} residents, 1 thread (median week)",
            lambda res: _at_size(res, TARGET_STEPS_AT, "resident_steps_per_s_median"),
            ">=", TARGET_STEPS_PER_S, lambda v: f"{v / 1e6:.1f} M resident-steps/s"),
+    Target("throughput at 100,000 / at the largest size",
+           _scaling, "<=", TARGET_SCALING, lambda v: f"{v:.2f}x"),
     Target(f"state bytes per resident at {TARGET_STEPS_AT:,}",
            lambda res: _at_size(res, TARGET_STEPS_AT, "state_bytes_per_resident"),
            "<=", TARGET_BYTES_PER_RESIDENT, lambda v: f"{v:.0f} B"),
     Target(f"peak RSS above base per resident at {TARGET_STEPS_AT:,}",
            lambda res: _at_size(res, TARGET_STEPS_AT, "max_rss_above_baseline_per_resident"),
            "<=", TARGET_BYTES_PER_RESIDENT, lambda v: f"{v:.0f} B"),
+    Target("1 and 2 threads bit-identical", _threads_identical, ">=", 1.0,
+           lambda v: "yes" if v >= 1.0 else "no"),
+    Target("cached start of the default run, process start to week 1",
+           lambda res: res.get("compile", {}).get("cached", {}).get(
+               "process_start_to_first_week_s"),
+           "<", TARGET_CACHED_START_S, lambda v: f"{v:.2f} s"),
+    Target("Python ms a week, largest / smallest size (same communities)", _python_growth,
+           "<=", TARGET_PYTHON_GROWTH, lambda v: f"{v:.2f}x"),
     Target("quick-start run (default config), compiled",
            lambda res: res.get("quickstart", {}).get("run_s"),
            "<", TARGET_QUICKSTART_S, lambda v: f"{v:.1f} s"),
@@ -696,17 +1020,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=None,
-                    help="residents per throughput/memory run (default 100000 1000000)")
+                    help="residents per throughput/memory run "
+                         "(default 10000 100000 1000000 10000000)")
     ap.add_argument("--weeks", type=int, default=None, help="timed weeks per size (default 52)")
     ap.add_argument("--warmup-weeks", type=int, default=None,
                     help="untimed weeks before timing (default 260, five years: the prison "
                          "stock and peer exposure build up from the empty start, and a week "
                          "costs more once they have)")
+    ap.add_argument("--reference-weeks", type=int, default=None,
+                    help="weeks timed on the engine and the reference (default 52)")
+    ap.add_argument("--threads-size", type=int, default=None,
+                    help="residents for 1 against 2 threads (default 1000000)")
+    ap.add_argument("--bandwidth-mib", type=int, default=512,
+                    help="MiB copied to measure memory bandwidth (default 512)")
     ap.add_argument("--start-size", type=int, default=100_000,
                     help="residents for the compile / start-up runs (default: the city profile)")
     ap.add_argument("--out", type=Path, default=Path("benchmark.json"))
     ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 10000 and 100000 residents, 26 weeks, 4 warm-up weeks")
+                    help="smoke run: 10000 and 100000 residents, 26 weeks, 4 warm-up weeks, "
+                         "13 reference weeks, threads at 100000")
     ap.add_argument("--sections", nargs="+", choices=[s.name for s in SECTIONS],
                     default=[s.name for s in SECTIONS], help="run only these sections")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per worker")
@@ -717,11 +1049,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     quick = args.quick
     if args.sizes is None:
-        args.sizes = [10_000, 100_000] if quick else [100_000, 1_000_000]
+        args.sizes = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000, 10_000_000]
+    if args.reference_weeks is None:
+        args.reference_weeks = 13 if quick else 52
+    if args.threads_size is None:
+        args.threads_size = 100_000 if quick else 1_000_000
     if args.weeks is None:
         args.weeks = 26 if quick else 52
     if args.warmup_weeks is None:
         args.warmup_weeks = 4 if quick else 260
+    if args.reference_weeks < 2:
+        ap.error("--reference-weeks must be >= 2 (the first week of the reference is its set-up)")
     if args.weeks < 1 or args.warmup_weeks < 1:
         ap.error("--weeks and --warmup-weeks must be >= 1 "
                  "(the first week at a size is never timed)")
@@ -745,7 +1083,8 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context(args=args, cache_dir=Path(cache_dir))
         settings = {"sizes": args.sizes, "weeks": args.weeks, "warmup_weeks": args.warmup_weeks,
                     "start_size": args.start_size, "quick": args.quick, "threads": 1,
-                    "sections": args.sections}
+                    "reference_weeks": args.reference_weeks,
+                    "threads_size": args.threads_size, "sections": args.sections}
         blocks = []
         for section in SECTIONS:
             if section.name not in args.sections:

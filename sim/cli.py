@@ -60,6 +60,15 @@ def _discard(run_dir: Path) -> None:
     ours = [p for p in run_dir.iterdir() if p.name != ".hydra" and not p.name.endswith(".log")]
     if not ours:
         shutil.rmtree(run_dir, ignore_errors=True)
+        # and the folders above it that this leaves empty (outputs/<date>/), below the cwd
+        cwd = Path.cwd().resolve()
+        for parent in run_dir.resolve().parents:
+            if cwd not in parent.parents:
+                break
+            try:
+                parent.rmdir()  # only if empty
+            except OSError:
+                break
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
@@ -94,15 +103,15 @@ def run(cfg: DictConfig) -> dict:
         model.run(progress=settings.progress)
         summary = write_run(run_dir, model, figures=settings.figures)
     except Exception as error:
-        write_failure(run_dir, fingerprint, error)
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
-            # Recorded for the report; the other jobs of the sweep go on.
-            logging.getLogger("vpsim").error("run failed: %s: %s", type(error).__name__, error)
-            return {"status": "failed", "error": str(error)}
-        if isinstance(error, ConfigError):  # e.g. more threads than this process may use
+        multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+        if isinstance(error, ConfigError) and not multirun:  # e.g. more threads than allowed
             _discard(run_dir)
             print(f"vpsim: config error: {error}", file=sys.stderr)
             sys.exit(2)
+        write_failure(run_dir, fingerprint, error)
+        if multirun:  # recorded for the report; the other jobs of the sweep go on
+            logging.getLogger("vpsim").error("run failed: %s: %s", type(error).__name__, error)
+            return {"status": "failed", "error": str(error)}
         raise
     elapsed = time.perf_counter() - started
     print(f"vpsim: {settings.scenario.name} on {settings.population.name} "

@@ -100,6 +100,7 @@ CLI_ERRORS = [
     pytest.param(["population.sizee=3"], "population.sizee", id="unknown-key"),
     pytest.param(["justice.clearance_violent=1.5"], "justice.clearance_violent",
                  id="out-of-range"),
+    pytest.param(["threads=0"], "threads", id="no-threads"),
 ]
 
 
@@ -117,6 +118,18 @@ def test_cli_config_error_is_one_line_and_writes_nothing(tmp_path, args, key):
     assert len(lines) == 1, done.stderr
     assert key in lines[0]
     assert list(tmp_path.iterdir()) == []  # no outputs/ run directory
+
+
+def test_cli_more_threads_than_numba_may_use_is_one_line_and_writes_nothing(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env["NUMBA_NUM_THREADS"] = "1"
+    done = subprocess.run([VPSIM, "population=small", "threads=2"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "threads = 2" in lines[0] and "allowed [1, 1]" in lines[0]
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("args, key", CLI_ERRORS)

@@ -29,6 +29,9 @@ The order of one week (DESIGN.md), and where each stage runs:
 8. record: counts by statistic, sex and age band -> `counts`; spells -> `Spells`
 
 Every random number is `rng.uniform(key, week, resident, stream)`: no generator state.
+So `step_residents_parallel` (threads > 1: blocks of residents under numba's prange, each with
+its own counters and queue range, merged in resident order) gives the serial kernel's results
+bit for bit. `sim/reference.py` is these rules in plain Python, one `mesa.Agent` at a time.
 """
 
 from typing import NamedTuple

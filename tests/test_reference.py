@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from helpers import REPO, small_config
-from sim import outcomes, reference
+from sim import outcomes, reference, rng
 from sim.config import load
 from sim.kernels import NOT_OFFERED
 from sim.model import ViolencePreventionModel
@@ -180,3 +180,26 @@ def test_a_five_percent_change_on_either_side_is_detected(side, monkeypatch):
     ratio = b["violent_incidents_per_100k_per_year"] / a["violent_incidents_per_100k_per_year"]
     # Same draws on both sides: the 5% shows up as ~5% more (or fewer) incidents, not as noise.
     assert abs(ratio - 1) > 0.02
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule, headline", [
+    ("sentence", "incarcerated_per_100k"),
+    ("arrest", "rearrest_within_3_years"),
+])
+def test_a_five_percent_change_of_justice_rules_is_detected(rule, headline, monkeypatch):
+    """The same for the reference's justice rules: sentences 5% longer change incarceration;
+    arrests 5% likelier change 3-year re-arrest."""
+    if rule == "sentence":
+        admit = Resident.admit
+        monkeypatch.setattr(Resident, "admit",
+                            lambda self, week, weeks: admit(self, week, round(1.05 * weeks)))
+    else:
+        draw = Resident.draw
+        monkeypatch.setattr(Resident, "draw", lambda self, week, stream: (
+            draw(self, week, stream) / 1.05 if stream == rng.ARREST else draw(self, week, stream)))
+    cfg = mature_config("baseline", years=4, seed=3)
+    engine, ref = engine_run(cfg), reference_run(cfg)
+    assert f"summary.{headline}" in differences(engine, ref)
+    a, b = outcomes.summary(engine)[headline], outcomes.summary(ref)[headline]
+    assert b > a  # in the direction of the change

@@ -341,7 +341,9 @@ def CommunityMap(model: ClassroomModel):
     for node, (x, y) in drawer.pos.items():
         ax.text(x, y, f"{in_prison[node]}\n{released[node]}", ha="center", va="center",
                 fontsize=7, zorder=3)
-    ax.margins(0.12)
+    xs, ys = zip(*drawer.pos.values())
+    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)  # whole squares, not the drawer's tight frame
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
     ax.set_title(f"Communities: recent violence (colour); in prison / released in the last "
                  f"year (numbers)", fontsize=8)
     fig = ax.get_figure()

@@ -294,7 +294,8 @@ def test_a_week_renders_in_well_under_a_second(viz):
         step.click()
     per_week = (time.perf_counter() - started) / (3 * 5)
     assert model.value.weeks_since_start == 20
-    assert per_week < 0.5, f"{per_week * 1e3:.0f} ms per week rendered"
+    # About 0.2 s here on a quiet machine (a redraw every 5 weeks); the bar is 1 s.
+    assert per_week < 1.0, f"{per_week * 1e3:.0f} ms per week rendered"
 
 
 def run_cli(*args, timeout=60):

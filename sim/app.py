@@ -276,6 +276,8 @@ def homicides_since_start(model: ViolencePreventionModel) -> int:
 
 
 def incarcerated_per_100k(model: ViolencePreventionModel) -> float:
+    if model.week == 0:  # nothing recorded yet (a run without burn-in)
+        return 0.0
     last = model.history[model.week - 1].astype(np.int64)
     return float(last[INCARCERATED_STOCK].sum() / last[POPULATION].sum() * 1e5)
 
@@ -291,10 +293,9 @@ MEASURES = {
     "re-arrests": recent_rearrests,
 }
 POLICY, BASELINE = "this policy", "baseline (same seed)"
-LIVE_REPORTERS = {}
-for _name, _measure in MEASURES.items():
-    LIVE_REPORTERS[f"{_name}: {POLICY}"] = _measure
-    LIVE_REPORTERS[f"{_name}: {BASELINE}"] = (lambda m, f=_measure: f(m.baseline))
+LIVE_REPORTERS = {
+    f"{name}: {run}": (measure if run == POLICY else lambda m, f=measure: f(m.baseline))
+    for name, measure in MEASURES.items() for run in (POLICY, BASELINE)}
 
 
 # -- live views ------------------------------------------------------------------------------

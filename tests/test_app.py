@@ -46,7 +46,8 @@ def viz():
                 app.Budget()
 
     _, rc = solara.render(Test(), handle_error=False)
-    return model, rc
+    yield model, rc
+    rc.close()  # else Mesa's global redraw counter keeps redrawing this page in later tests
 
 
 def button(rc, label: str):
@@ -154,9 +155,12 @@ def test_the_page_shows_that_it_is_preparing_then_the_controls():
             app.Page()
 
     _, rc = solara.render(Test(), handle_error=False)
-    rc.find(v.Btn, children=["Step"]).wait_for(timeout=180)  # the first build may compile
-    assert "Preparing the model" not in texts(rc)
-    assert rc.find(v.Checkbox, label="Reentry employment").widget.v_model is False
+    try:
+        rc.find(v.Btn, children=["Step"]).wait_for(timeout=180)  # the first build may compile
+        assert "Preparing the model" not in texts(rc)
+        assert rc.find(v.Checkbox, label="Reentry employment").widget.v_model is False
+    finally:
+        rc.close()
 
 
 def test_preparing_message_while_the_first_model_builds(monkeypatch):
@@ -176,9 +180,12 @@ def test_preparing_message_while_the_first_model_builds(monkeypatch):
         app.Page()
 
     _, rc = solara.render(Test(), handle_error=False)
-    assert "Preparing the model" in texts(rc)
-    assert not rc.find(v.Btn, children=["Step"]).widgets
-    release.set()
+    try:
+        assert "Preparing the model" in texts(rc)
+        assert not rc.find(v.Btn, children=["Step"]).widgets
+    finally:
+        release.set()
+        rc.close()
 
 
 def run_series(seed: int, weeks: int = 30, **programs) -> pd.DataFrame:

@@ -345,8 +345,8 @@ def CommunityMap(model: ClassroomModel):
     xs, ys = zip(*drawer.pos.values())
     ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)  # whole squares, not the drawer's tight frame
     ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
-    ax.set_title(f"Communities: recent violence (colour); in prison / released in the last "
-                 f"year (numbers)", fontsize=8)
+    ax.set_title("Communities: recent violence (colour); in prison / released in the last "
+                 "year (numbers)", fontsize=8)
     fig = ax.get_figure()
     fig.set_size_inches(5.5, 3.3)
     fig.colorbar(plt.cm.ScalarMappable(Normalize(0, model.violence_colour_max),

@@ -5,10 +5,8 @@ The kernels compile once per session (numba cache); each page here builds a smal
 its burn-in (a second or two).
 """
 
-import math
 import re
 import subprocess
-import sys
 
 import ipyvuetify as v
 import numpy as np

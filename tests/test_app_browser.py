@@ -6,7 +6,6 @@ apt); Playwright never downloads one. Skipped only where that browser or Playwri
 """
 
 import re
-import shutil
 import signal
 import socket
 import subprocess

@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
               "page loads them from the internet (offline: run python -m sim.app_assets "
               "first)", file=sys.stderr)
     print(f"vpsim-app: serving http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
+    # A classroom page reports nothing to Solara's usage statistics (and offline it cannot).
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     command = [sys.executable, "-m", "solara", "run", str(APP), "--host", args.host,
                "--port", str(args.port), "--production", "--no-open",
                "--log-level", "warning"]

@@ -261,6 +261,18 @@ def test_map_counts_and_colours_follow_the_model():
     assert lightness[0] > lightness[-1] or model.violence_rate.max() == model.violence_rate.min()
 
 
+def test_outcomes_by_sex_and_age_are_redrawn_each_quarter():
+    model = app.ClassroomModel(rng=2, overrides=SHORT, cbt_youth=True)
+    model.step()
+    first = app.by_sex_and_age_png(model)
+    assert first.startswith(b"\x89PNG")
+    for _ in range(app.WINDOW_WEEKS - 1):
+        model.step()
+    assert app.by_sex_and_age_png(model) is first  # still the first quarter
+    model.step()
+    assert app.by_sex_and_age_png(model) is not first
+
+
 def test_compare_runs_paired_seeds_and_reports_differences():
     runs = app.compare(["baseline", "reentry_employment"], 2, seed=5, overrides=SHORT)
     assert sorted(zip(runs.scenario, runs.seed)) == [

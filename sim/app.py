@@ -1,4 +1,6 @@
-"""The educators' page: a Mesa SolaraViz app over the model (`vpsim-app`, or `solara run sim/app.py`).
+"""The educators' page: a Mesa SolaraViz app over the model.
+
+Served by `vpsim-app` (or `solara run sim/app.py`).
 
 A classroom run is two runs with the same seed, stepped together: the policy chosen with the
 switches and sliders, and a baseline without programs. They share every random draw the policy
@@ -59,7 +61,7 @@ PER_10K = 10_000
 # Served on plain http on purpose (127.0.0.1): Solara's note about https cookies is noise here.
 warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
 
-_hydra = threading.Lock()  # Hydra's compose is global state; the page and the compare panel share it
+_hydra = threading.Lock()  # Hydra's compose is global state, shared by the page and compare panel
 
 
 def _load(overrides: list[str]) -> VpsimConfig:
@@ -516,11 +518,15 @@ def ComparePanel(model: ClassroomModel):
             "differences). Scenario files are sized for the city; here places scale with "
             "residents and covered communities with the number of communities. `baseline` "
             "is added when missing: differences are taken from it.")
-        solara.SelectMultiple("Scenarios", values=compare_choice, all_values=list(scenario_names()))
-        solara.SliderInt("Replicates (seeds) per scenario", value=compare_replicates, min=2, max=20)
+        solara.SelectMultiple("Scenarios", values=compare_choice,
+                              all_values=list(scenario_names()))
+        solara.SliderInt("Replicates (seeds) per scenario", value=compare_replicates, min=2,
+                         max=20)
         chosen = list(dict.fromkeys(["baseline", *compare_choice.value]))
-        solara.Button("Run comparison", color="primary", disabled=comparison.pending or len(chosen) < 2,
-                      on_click=lambda: comparison(chosen, compare_replicates.value, population, seed))
+        solara.Button("Run comparison", color="primary",
+                      disabled=comparison.pending or len(chosen) < 2,
+                      on_click=lambda: comparison(chosen, compare_replicates.value, population,
+                                                  seed))
         if comparison.pending:
             solara.ProgressLinear(comparison.progress or True)
             solara.Text(f"running {len(chosen)} scenarios x {compare_replicates.value} seeds ...")

@@ -37,7 +37,7 @@ def required_packages() -> list[tuple[str, str]]:
 
     root = Path(solara.__file__).parent
     sources = [root / "server" / "templates" / "solara.html.j2",
-               root / "widgets" / "vue" / "gridlayout.vue"]  # Mesa's page lays out its plots with it
+               root / "widgets" / "vue" / "gridlayout.vue"]  # Mesa's page lays out plots with it
     found: set[tuple[str, str]] = set()
     for source in sources:
         if not source.exists():

@@ -257,6 +257,12 @@ class ViolencePreventionModel(mesa.Model):
     def _week_total(self, stat: int) -> int:
         return int(self._counts[stat].sum()) if self.week > 0 else 0
 
+    def rearrests_between(self, start_week: int, end_week: int) -> int:
+        """Released people arrested for the first time since their release, in weeks
+        [start_week, end_week): the events `outcomes.release_spells` follows up."""
+        recorded = self.spells.rearrest_week[:int(self.tallies[N_SPELLS])]
+        return int(np.count_nonzero((recorded >= start_week) & (recorded < end_week)))
+
     @property
     def finished(self) -> bool:
         return self.week >= self.total_weeks

@@ -4,7 +4,8 @@ Every week: the population is conserved; no count is negative; nobody in prison 
 prison tally matches the residents in prison and the week's admissions and releases; releases
 never outrun admissions (nobody starts in prison); the dead are exactly this week's homicide
 victims; each open recidivism spell belongs to its resident. At the end: spell events never
-precede their release, and the spells are the releases.
+precede their release, and the spells are the releases; each week's re-arrests are among its
+arrests.
 """
 
 from unittest import mock
@@ -103,7 +104,7 @@ def check_run(cfg: VpsimConfig) -> None:
         model = ViolencePreventionModel(cfg)
         r = model.residents
         incarcerated_before = 0
-        admitted = released = 0
+        admitted = released = rearrests = 0
         while not model.finished:
             model.step()
             w = model.week - 1
@@ -121,6 +122,9 @@ def check_run(cfg: VpsimConfig) -> None:
             assert week[HOMICIDES] <= week[VICTIMISATIONS] <= week[VIOLENT_OFFENCES], w
             assert week[NEW_VICTIMS] <= week[VICTIMISATIONS], w
             assert week[VIOLENT_ARRESTS] <= week[ARRESTS] <= counted, w
+            # A re-arrest (first arrest after a release) is one of the week's arrests.
+            rearrests += model.rearrests_between(w, w + 1)
+            assert model.rearrests_between(w, w + 1) <= week[ARRESTS], w
 
             incarcerated = int((r.justice_state == INCARCERATED).sum())
             assert model.tallies[N_INCARCERATED] == incarcerated, w
@@ -154,6 +158,8 @@ def check_run(cfg: VpsimConfig) -> None:
     assert np.array_equal(s.end_week[:n][back], s.reincarceration_week[:n][back])
     both = (s.rearrest_week[:n] >= 0) & (s.end_week[:n] >= 0)
     assert (s.rearrest_week[:n][both] <= s.end_week[:n][both]).all()
+    assert rearrests == model.rearrests_between(0, model.week) == int(
+        (s.rearrest_week[:n] >= 0).sum())
     ages = s.age_at_release[:n]
     assert ((ages >= 10) & (ages < cfg.population.max_age)).all()
 

@@ -26,7 +26,8 @@ app-assets: $(ASSETS_STAMP)
 
 setup: $(STAMP) $(ASSETS_STAMP)
 
-run: setup  ## the default scenario (city, baseline); extra Hydra overrides: make run ARGS="seed=3"
+# The simulator itself needs no npm: only the app (and its tests) need the front-end files.
+run: $(STAMP)  ## the default scenario (city, baseline); extra Hydra overrides: make run ARGS="seed=3"
 	$(BIN)/vpsim $(ARGS)
 
 app: setup  ## the educators' page; extra options: make app ARGS="--port 8800"
@@ -38,7 +39,7 @@ test: setup  ## the default test suite (slow calibration tests excluded)
 test-slow: setup  ## replicate-based calibration checks (minutes)
 	$(BIN)/python -m pytest -m slow $(ARGS)
 
-benchmark: setup
+benchmark: $(STAMP)
 	$(BIN)/python experiments/benchmark.py $(ARGS)
 
 clean:

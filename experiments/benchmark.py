@@ -1036,6 +1036,17 @@ def render_targets(checks: list[dict]) -> str:
 # Main
 # --------------------------------------------------------------------------------------------
 
+# Options left unset take (--quick value, full value).
+DEFAULTS = {
+    "sizes": ([10_000, 100_000], [10_000, 100_000, 1_000_000, 10_000_000]),
+    "reference_weeks": (13, 52),
+    "repeats": (1, 3),
+    "threads_size": (100_000, 1_000_000),
+    "weeks": (26, 52),
+    "warmup_weeks": (4, 260),
+}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1069,21 +1080,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--worker-args", default="{}", help=argparse.SUPPRESS)
     ap.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    quick = args.quick
-    if args.sizes is None:
-        args.sizes = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000, 10_000_000]
-    if args.reference_weeks is None:
-        args.reference_weeks = 13 if quick else 52
-    if args.repeats is None:
-        args.repeats = 1 if quick else 3
+    for name, (quick, full) in DEFAULTS.items():  # unset options: the --quick or full value
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
     if args.repeats < 1:
         ap.error("--repeats must be >= 1")
-    if args.threads_size is None:
-        args.threads_size = 100_000 if quick else 1_000_000
-    if args.weeks is None:
-        args.weeks = 26 if quick else 52
-    if args.warmup_weeks is None:
-        args.warmup_weeks = 4 if quick else 260
     if args.reference_weeks < 2:
         ap.error("--reference-weeks must be >= 2 (the first week of the reference is its set-up)")
     if args.weeks < 1 or args.warmup_weeks < 1:

@@ -382,7 +382,7 @@ def worker_steps(args: dict) -> dict:
         # field by field for the NamedTuples). Included in the kernel times above.
         "dispatch_us_per_call": None if dispatch_s is None else 1e6 * dispatch_s,
         "offences_per_week": kt.offences / weeks,
-        "incarcerated": int(model.tallies[kernels.N_INCARCERATED]),
+        "incarcerated": int(model.tallies[codes.TALLY_INCARCERATED]),
         "state_bytes": state,
         "state_bytes_total": state_total,
         "state_bytes_per_resident": state_total / size,
@@ -781,7 +781,7 @@ def render_quickstart(q: dict) -> str:
 # read only for residents in prison, on parole or in a program): birth week, justice state, peer
 # exposure, sex, community, static risk, week released, week victimised.
 STREAMED_FIELDS = ("birth_week", "justice_state", "exposure", "sex", "community", "static_risk",
-                   "week_released", "week_victimised")
+                   "release_week", "victimised_week")
 
 
 def run_reference(ctx: Context) -> dict:

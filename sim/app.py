@@ -41,11 +41,12 @@ from mesa.visualization.space_drawers import NetworkSpaceDrawer  # noqa: E402
 from mesa.visualization.user_param import Slider  # noqa: E402
 
 from sim import plots  # noqa: E402  (absolute: `solara run sim/app.py` runs this file as a script)
-from sim.config import (CONFIG_DIR, MIN_AGE, PROGRAM_KINDS, PopulationConfig,  # noqa: E402
+from sim.codes import MIN_AGE  # noqa: E402
+from sim.config import (CONFIG_DIR, PROGRAM_KINDS, PopulationConfig,  # noqa: E402
                      ProgramConfig, ScenarioConfig, VpsimConfig, load, validate)
-from sim.kernels import (HOMICIDES, INCARCERATED, INCARCERATED_STOCK, POPULATION,  # noqa: E402
-                      VIOLENT_OFFENCES)
-from sim.model import WEEKS_PER_YEAR, ViolencePreventionModel  # noqa: E402
+from sim.codes import (HOMICIDES, INCARCERATED, INCARCERATED_STOCK,  # noqa: E402
+                       POPULATION, VIOLENT_OFFENCES, WEEKS_PER_YEAR)
+from sim.model import ViolencePreventionModel  # noqa: E402
 from sim.outcomes import summary  # noqa: E402
 from sim.report import report_markdown  # noqa: E402
 
@@ -328,8 +329,8 @@ def justice_counts(model: ViolencePreventionModel) -> tuple[np.ndarray, np.ndarr
     r = model.residents
     n = len(model.violence_rate)
     in_prison = r.justice_state == INCARCERATED
-    released = (~in_prison & (r.week_released >= model.week - WEEKS_PER_YEAR)
-                & (r.week_released >= 0))
+    released = (~in_prison & (r.release_week >= model.week - WEEKS_PER_YEAR)
+                & (r.release_week >= 0))
     return (np.bincount(r.community[in_prison], minlength=n),
             np.bincount(r.community[released], minlength=n))
 

@@ -18,6 +18,9 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+from .codes import (AGE_BAND_EDGES, JUSTICE_STATES, MAX_WEEKS, MIN_AGE, RISK_FACTORS, SEXES,
+                    WEEKS_PER_YEAR, band_labels)
+
 
 class ConfigError(ValueError):
     """A configuration value outside its allowed range."""
@@ -40,13 +43,6 @@ def positive(default: float) -> Any:
 def log_hazard_ratio(default: float) -> Any:
     # exp(+-5) is a 150-fold hazard change: anything beyond is a typo, not a belief.
     return bounded(default, -5.0, 5.0)
-
-
-AGE_BAND_EDGES = (10, 15, 20, 25, 30, 40, 50)
-"""Lower edges of the reporting age bands; the last band runs to `population.max_age`."""
-
-MIN_AGE = AGE_BAND_EDGES[0]
-"""Residents enter at this age (the youngest age any program in the catalogue targets)."""
 
 
 @dataclass
@@ -131,7 +127,8 @@ class BehaviourConfig:
     # Communities.
     community_disadvantage: float = log_hazard_ratio(0.2)  # per SD of disadvantage
     community_violence: float = log_hazard_ratio(0.2)  # per unit of relative violence
-    collective_efficacy: float = log_hazard_ratio(0.5)  # hazard falls as efficacy rises
+    # log HR per unit of collective efficacy (0-1) above its baseline: the hazard falls
+    efficacy_protection: float = log_hazard_ratio(0.5)
     violence_half_life_weeks: float = bounded(13.0, 0.1, 520.0)
     spillover: float = probability(0.25)  # weight of neighbouring communities' violence
     efficacy_baseline: float = probability(0.5)
@@ -154,7 +151,7 @@ class JusticeConfig:
     prison_probability_other: float = probability(0.2)
     prison_prior_conviction_ratio: float = bounded(1.5, 1.0, 10.0)
     sentence_median_weeks_violent: float = bounded(104.0, 1.0, 2600.0)
-    sentence_median_weeks_other: float = bounded(52.0, 1.0, 2600.0)
+    sentence_median_weeks_other: float = bounded(float(WEEKS_PER_YEAR), 1.0, 2600.0)
     sentence_median_weeks_homicide: float = bounded(780.0, 1.0, 2600.0)
     sentence_sigma: float = bounded(0.6, 0.0, 3.0)  # lognormal spread of sentence lengths
     parole_weeks: int = bounded(156, 0, 1040)
@@ -181,12 +178,6 @@ PROGRAM_KINDS = {
 }
 """The program catalogue: every lever of the Plan of Action, and what its `effect` means."""
 
-RISK_FACTORS = ("family_adversity", "disengagement", "substance_use", "gang_membership",
-                "firearm_access")
-JUSTICE_STATES = ("free", "incarcerated", "released", "any")
-SEXES = ("female", "male")
-
-
 @dataclass
 class Targeting:
     """Who is eligible: all conditions must hold."""
@@ -201,7 +192,7 @@ class Targeting:
     communities: list[int] = field(default_factory=list)  # community indices; empty: all
     most_violent_communities: int = bounded(0, 0, 32_767)  # N most violent at start; 0: off
     justice_state: str = "free"  # free (incl. supervised) | incarcerated | released | any
-    released_within_weeks: int = bounded(52, 1, 5200)  # for justice_state=released
+    released_within_weeks: int = bounded(WEEKS_PER_YEAR, 1, 5200)  # for justice_state=released
 
 
 @dataclass
@@ -215,12 +206,12 @@ class ProgramConfig:
     coverage: float | None = None  # share of the eligible enrolled (individual programs)
     priority: str = "risk"  # who gets a place first: highest static risk | random
     start_week: int = bounded(0, 0, None)  # weeks after burn-in
-    duration_weeks: int = bounded(52, 1, 5200)  # per participant
+    duration_weeks: int = bounded(WEEKS_PER_YEAR, 1, 5200)  # per participant
     intake_interval_weeks: int = bounded(4, 1, 520)
     uptake: float = probability(1.0)  # an offered place is taken
     completion: float = probability(1.0)  # a participant completes (else drops out midway)
     effect: float = 1.0  # see PROGRAM_KINDS; allowed (0, 10]
-    half_life_weeks: float = bounded(52.0, 0.1, 5200.0)  # effect's decay after completion
+    half_life_weeks: float = bounded(float(WEEKS_PER_YEAR), 0.1, 5200.0)  # effect's decay after completion
     effect_female: float = bounded(1.0, 0.0, 10.0)  # scales log(effect) for women
     effect_by_age_band: dict[str, float] = field(default_factory=dict)  # scales log(effect)
     clearance_multiplier: float = bounded(1.0, 0.1, 10.0)  # institutional_coordination only
@@ -344,15 +335,9 @@ def _check_program(name: str, p: ProgramConfig, cfg: VpsimConfig) -> None:
             fail("effect_by_age_band", band, ", ".join(bands))
         if not (0.0 <= scale <= 10.0):
             fail(f"effect_by_age_band.{band}", scale, "[0, 10]")
-    if p.start_week >= 52 * cfg.years:
-        fail("start_week", p.start_week, f"[0, {52 * cfg.years - 1}] (weeks after burn-in; "
-             f"the run ends after {cfg.years} years)")
-
-
-def band_labels(max_age: int) -> list[str]:
-    """Labels of the reporting age bands, e.g. '15-19'; the last runs to max_age - 1."""
-    edges = list(AGE_BAND_EDGES) + [max_age]
-    return [f"{a}-{b - 1}" for a, b in zip(edges[:-1], edges[1:])]
+    if p.start_week >= WEEKS_PER_YEAR * cfg.years:
+        fail("start_week", p.start_week, f"[0, {WEEKS_PER_YEAR * cfg.years - 1}] (weeks after "
+             f"burn-in; the run ends after {cfg.years} years)")
 
 
 def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
@@ -396,10 +381,10 @@ def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
                               f"scenario.programs.{kinds[program.kind]} is {program.kind} "
                               "too; allowed: at most one program of each kind per scenario")
         kinds[program.kind] = name
-    weeks = 52 * (obj.years + obj.burn_in_years)
-    if weeks >= 2**24:
-        raise ConfigError(f"years + burn_in_years = {weeks // 52} is out of range: allowed "
-                          f"<= {2**24 // 52 - 1}")
+    weeks = WEEKS_PER_YEAR * (obj.years + obj.burn_in_years)
+    if weeks >= MAX_WEEKS:
+        raise ConfigError(f"years + burn_in_years = {weeks // WEEKS_PER_YEAR} is out of range: "
+                          f"allowed <= {MAX_WEEKS // WEEKS_PER_YEAR - 1}")
     return obj
 
 

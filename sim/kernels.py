@@ -1,32 +1,28 @@
-"""The weekly step over residents: numba kernels over struct-of-arrays state.
+"""The residents' weekly rules: numba kernels over struct-of-arrays state.
 
-The order of one week (DESIGN.md), and where each stage runs:
+The order of a week is `sim.model` (`STAGES`); this module holds the two stages that touch every
+resident, and the rules they apply:
 
-1. demography: exits (age `max_age`, or killed last week) and entrants in the same slot
-   -> `step_residents`
-2. programs: intakes and community coverage -> `sim.programs.ProgramBook.step` (Python,
-   O(communities) a week, plus an O(residents) eligibility scan at each program's intake);
-   their effects act in stages 3 and 5 (`individual_program_terms`, community programs inline
-   in `step_residents`, `ind_clearance` in `process_offences`)
-3. offending: weekly hazard h = base(age, sex) x static risk x community multiplier
-   x exp(peer_contagion x exposure + prison-record term + post-release term
-   + retaliation term), the last three decaying since release or victimisation;
-   P(offend) = 1 - exp(-h); an offence is violent with probability `violent_share`
-   -> `step_residents`, which queues offences
-4. victimisation: each violent offence picks a victim (a peer, the own or an adjacent
-   community, weighted by age and sex); some offences kill (more with firearm access)
-   -> `process_offences`
-5. justice: arrest (clearance x police presence, more when supervised), conviction, prison or
-   probation, sentence length; technical violations of supervision
-   -> `process_offences` (offences), `step_residents` (supervision)
-6. release: sentences that end release people into supervision; a release opens a recidivism
-   spell -> `step_residents`, in the same pass as stage 1. A sentence starting this week ends
-   in a later week, so releasing before stage 5 is the same as releasing after it.
-7. contagion and communities: every violent incident exposes the peers of its victim and of its
-   offender (exposure decays with `exposure_half_life_weeks`, applied at the start of the next
-   week, before offending reads it) -> `process_offences`; community violence and collective
-   efficacy -> `ViolencePreventionModel._update_communities` (numpy, O(communities))
-8. record: counts by statistic, sex and age band -> `counts`; spells -> `Spells`
+- `step_residents` (stage "residents"), one pass over residents: demography (a resident killed
+  last week or at `max_age` leaves; an entrant takes the slot, `enter_resident`); peer exposure
+  fades (half-life `exposure_half_life_weeks`); release at the end of a sentence, onto parole,
+  opening a recidivism spell (`open_spells`, after the pass, in resident order); offending with
+  the weekly hazard h = base(age, sex) x static risk x community multiplier x exp(peer contagion
+  x exposure + prison-record term + post-release term + retaliation term + program terms), the
+  record, release and retaliation terms decaying since the event (`offending_hazard`,
+  `individual_program_terms`, community programs inline); P(offend) = 1 - exp(-h), violent with
+  probability `violent_share`; the offence is queued; supervision ends, or a technical
+  violation sends the resident back.
+- `process_offences` (stage "offences"), each queued offence in order: a victim (`pick_victim`:
+  a peer, or the own or an adjacent community, weighted by age and sex); lethality (more with
+  firearm access); the peers of victim and offender exposed; arrest (clearance x police
+  presence, more when supervised or in focused deterrence), conviction, prison (sentence
+  length) or probation.
+
+A sentence starting this week ends in a later week, so releasing before the offences are
+resolved is the same as releasing after. Each kernel takes named bundles: `r` (`Residents`),
+`p` (`Params`), `t` (`Tables`), `pt` (`programs.ProgramTables`), `w` (`Week`: this week's
+conditions, counters and queues) and `rec` (`Records`: spells and tallies).
 
 Every random number is `rng.uniform(key, week, resident, stream)`: no generator state.
 So `step_residents_parallel` (threads > 1: blocks of residents under numba's prange, each with
@@ -34,77 +30,31 @@ its own counters and queue range, merged in resident order) gives the serial ker
 bit for bit. `sim/reference.py` is these rules in plain Python, one `mesa.Agent` at a time.
 """
 
-from typing import NamedTuple
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
 from . import rng
+from .codes import (
+    ADMISSIONS, ARRESTS, COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS, COMPARISON_WEEKS,
+    COMPLETER, DEAD, DISENGAGEMENT, DROPOUT, FAMILY_ADVERSITY, FIREARM_ACCESS, FREE,
+    GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, INIT_WEEK, INTERRUPTION_WEEKS,
+    MIN_AGE, N_COMMUNITY_STATS, N_TALLIES, NEVER, NEW_VICTIMS, NOT_OFFERED, OTHER_OFFENCES,
+    PARTICIPANT_ARRESTS, PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS, POPULATION, RELEASES,
+    SCHOOL_WEEKS, SUBSTANCE_USE, SUPERVISED, SUPERVISED_STOCK, TALLY_INCARCERATED, TALLY_SPELLS,
+    VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES, WAITLISTED, WEEKS_PER_YEAR,
+)
+from .codes import decay_rate, horizon, weekly_retention
 from .rng import normal, uniform
 
-# Justice states.
-FREE = 0
-INCARCERATED = 1
-SUPERVISED = 2  # on parole after release, or on probation
-DEAD = 3  # killed this week; the slot takes a new entrant next week
-
-# Static risk factors, bits of `risk_flags`.
-FAMILY_ADVERSITY = 1
-DISENGAGEMENT = 2
-SUBSTANCE_USE = 4
-GANG_MEMBERSHIP = 8
-FIREARM_ACCESS = 16
-
-NEVER = -(2**30)  # an event week that never happened
+if TYPE_CHECKING:
+    from .config import VpsimConfig
 
 EXPOSURE_FLOOR = 0.05  # peer exposure below this is rounded to none
-
-INIT_WEEK = 2**24 - 1  # counter 'week' of the initial population's draws (runs are shorter)
-
-# Statistics recorded weekly by sex and age band: counts[stat, sex, band].
-POPULATION = 0
-INCARCERATED_STOCK = 1
-SUPERVISED_STOCK = 2
-VIOLENT_OFFENCES = 3
-OTHER_OFFENCES = 4
-VICTIMISATIONS = 5
-NEW_VICTIMS = 6  # first victimisation of this resident in the current year
-HOMICIDES = 7  # by the victim's sex and age band
-ARRESTS = 8
-VIOLENT_ARRESTS = 9
-ADMISSIONS = 10
-RELEASES = 11
-STAT_NAMES = (
-    "population", "incarcerated", "supervised", "violent_offences", "other_offences",
-    "victimisations", "new_victims", "homicides", "arrests", "violent_arrests",
-    "admissions", "releases",
-)
-N_STATS = len(STAT_NAMES)
-
-# Programs (sim.programs): a resident's status in individual program k, ind_status[k, i].
-NOT_OFFERED = 0
-COMPLETER = 1  # enrolled; completes at week_end
-DROPOUT = 2  # enrolled; drops out at week_end
-WAITLISTED = 3  # eligible at an intake but not offered a place (comparison group)
-DECLINED = 4  # offered a place and refused it
-# Counters per individual program by sex and age, ind_stats[k, sex, age, ...], while free: participants while enrolled;
-# the comparison group (the waiting list) until the next intake (see kernels._comparable).
-P_WEEKS = 0
-P_ARRESTS = 1
-P_VIOLENT_ARRESTS = 2
-C_WEEKS = 3
-C_ARRESTS = 4
-C_VIOLENT_ARRESTS = 5
-N_PROGRAM_STATS = 6
-# Community program counters, community_stats[...]
-SCHOOL_WEEKS = 0  # resident-weeks of school-age residents in covered communities
-INTERRUPTION_WEEKS = 1  # resident-weeks reached by violence interrupters
-N_COMMUNITY_STATS = 2
-
-# Scalars the kernels keep between weeks: tallies[...]
-N_SPELLS = 0
-N_INCARCERATED = 1
-N_TALLIES = 2
 
 
 class Params(NamedTuple):
@@ -122,11 +72,11 @@ class Params(NamedTuple):
     logit_gang_male: float
     logit_gang_female: float
     logit_firearm: float
-    hr_family_adversity: float  # log hazard ratios
-    hr_disengagement: float
-    hr_substance_use: float
-    hr_gang: float
-    hr_firearm: float
+    log_hr_family_adversity: float  # log hazard ratios
+    log_hr_disengagement: float
+    log_hr_substance_use: float
+    log_hr_gang: float
+    log_hr_firearm: float
     violent_share: float
     peer_contagion: float
     exposure_decay: float  # weekly multiplier
@@ -162,6 +112,72 @@ class Params(NamedTuple):
     revocation_weeks: int
 
 
+def _logit(prevalence: float) -> float:
+    if prevalence <= 0.0:
+        return -math.inf
+    if prevalence >= 1.0:
+        return math.inf
+    return math.log(prevalence / (1.0 - prevalence))
+
+
+def params_from_config(cfg: VpsimConfig, key: np.uint64) -> Params:
+    """The kernels' scalars from a validated config and the run's key."""
+    pop, beh, jus = cfg.population, cfg.behaviour, cfg.justice
+    return Params(
+        key=key,
+        min_age_weeks=WEEKS_PER_YEAR * MIN_AGE,
+        max_age_weeks=WEEKS_PER_YEAR * pop.max_age,
+        male_share=pop.male_share,
+        propensity_sigma=pop.propensity_sigma,
+        disadvantage_risk_slope=pop.disadvantage_risk_slope,
+        logit_family_adversity=_logit(pop.family_adversity),
+        logit_disengagement=_logit(pop.disengagement),
+        logit_substance_use=_logit(pop.substance_use),
+        logit_gang_male=_logit(pop.gang_membership_male),
+        logit_gang_female=_logit(pop.gang_membership_female),
+        logit_firearm=_logit(pop.firearm_access),
+        log_hr_family_adversity=beh.risk.family_adversity,
+        log_hr_disengagement=beh.risk.disengagement,
+        log_hr_substance_use=beh.risk.substance_use,
+        log_hr_gang=beh.risk.gang_membership,
+        log_hr_firearm=beh.risk.firearm_access,
+        violent_share=beh.violent_share,
+        peer_contagion=beh.peer_contagion,
+        exposure_decay=weekly_retention(beh.exposure_half_life_weeks),
+        homicide_exposure_weight=beh.homicide_exposure_weight,
+        retaliation=beh.retaliation,
+        retaliation_rate=decay_rate(beh.retaliation_half_life_weeks),
+        retaliation_horizon=horizon(beh.retaliation, beh.retaliation_half_life_weeks),
+        prior_incarceration=beh.prior_incarceration,
+        prior_incarceration_rate=decay_rate(beh.prior_incarceration_half_life_weeks),
+        prior_incarceration_horizon=horizon(beh.prior_incarceration,
+                                            beh.prior_incarceration_half_life_weeks),
+        post_release=beh.post_release,
+        post_release_rate=decay_rate(beh.post_release_half_life_weeks),
+        post_release_horizon=horizon(beh.post_release, beh.post_release_half_life_weeks),
+        victim_among_peers=beh.victim_among_peers,
+        victim_in_own_community=beh.victim_in_own_community,
+        lethality=beh.lethality,
+        firearm_lethality_ratio=beh.firearm_lethality_ratio,
+        clearance_violent=jus.clearance_violent,
+        clearance_other=jus.clearance_other,
+        clearance_homicide=jus.clearance_homicide,
+        supervision_detection=jus.supervision_detection,
+        conviction_probability=jus.conviction_probability,
+        prison_probability_violent=jus.prison_probability_violent,
+        prison_probability_other=jus.prison_probability_other,
+        prison_prior_conviction_ratio=jus.prison_prior_conviction_ratio,
+        sentence_median_weeks_violent=jus.sentence_median_weeks_violent,
+        sentence_median_weeks_other=jus.sentence_median_weeks_other,
+        sentence_median_weeks_homicide=jus.sentence_median_weeks_homicide,
+        sentence_sigma=jus.sentence_sigma,
+        parole_weeks=int(jus.parole_weeks),
+        probation_weeks=int(jus.probation_weeks),
+        revocation_probability=-math.expm1(-jus.revocation_per_year / WEEKS_PER_YEAR),
+        revocation_weeks=int(jus.revocation_weeks),
+    )
+
+
 class Tables(NamedTuple):
     """Arrays that do not change during a run."""
 
@@ -186,6 +202,29 @@ class Spells(NamedTuple):
     rearrest_week: np.ndarray  # int32, first arrest after release, or -1
     reincarceration_week: np.ndarray  # int32, first admission after release, or -1
     end_week: np.ndarray  # int32, spell closed (admission, exit from the population), or -1
+
+
+class Week(NamedTuple):
+    """One week's conditions by community, and what the week counts and queues.
+
+    The model sets the conditions before the resident stages; the kernels write the counters
+    and the queues.
+    """
+
+    community_hazard: np.ndarray  # [community] offending multiplier (disadvantage, violence,
+    #                               collective efficacy), float64
+    police_presence: np.ndarray  # [community] multiplier on clearance, float64
+    counts: np.ndarray  # [statistic, sex, band] int64 (codes.STAT_NAMES)
+    incidents: np.ndarray  # [community] violent incidents, by the victim's community, int64
+    offences: np.ndarray  # queue: offender i (violent offence) or ~i (other), int32
+    released: np.ndarray  # queue of this week's releases, int32
+
+
+class Records(NamedTuple):
+    """What the kernels keep from week to week beside the residents' own state."""
+
+    spells: Spells
+    tallies: np.ndarray  # [N_TALLIES] int64: codes.TALLY_SPELLS, TALLY_INCARCERATED
 
 
 def empty_spells(capacity: int) -> Spells:
@@ -228,30 +267,30 @@ def enter_resident(r, p, t, i, week, birth_week):
     flags = 0
     if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 3), p.logit_family_adversity + shift):
         flags |= FAMILY_ADVERSITY
-        log_risk += p.hr_family_adversity
+        log_risk += p.log_hr_family_adversity
     if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 4), p.logit_disengagement + shift):
         flags |= DISENGAGEMENT
-        log_risk += p.hr_disengagement
+        log_risk += p.log_hr_disengagement
     if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 5), p.logit_substance_use + shift):
         flags |= SUBSTANCE_USE
-        log_risk += p.hr_substance_use
+        log_risk += p.log_hr_substance_use
     gang_logit = p.logit_gang_male if male else p.logit_gang_female
     if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 6), gang_logit + shift):
         flags |= GANG_MEMBERSHIP
-        log_risk += p.hr_gang
+        log_risk += p.log_hr_gang
     if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 7), p.logit_firearm + shift):
         flags |= FIREARM_ACCESS
-        log_risk += p.hr_firearm
+        log_risk += p.log_hr_firearm
     r.sex[i] = 1 if male else 0
     r.birth_week[i] = birth_week
     r.risk_flags[i] = flags
     r.static_risk[i] = np.exp(log_risk)
     r.justice_state[i] = FREE
-    r.week_released[i] = NEVER
-    r.week_sentence_ends[i] = NEVER
-    r.week_supervision_ends[i] = NEVER
-    r.week_last_arrest[i] = NEVER
-    r.week_victimised[i] = NEVER
+    r.release_week[i] = NEVER
+    r.sentence_end_week[i] = NEVER
+    r.supervision_end_week[i] = NEVER
+    r.last_arrest_week[i] = NEVER
+    r.victimised_week[i] = NEVER
     r.prior_arrests[i] = 0
     r.convictions[i] = 0
     r.victimisations[i] = 0
@@ -277,8 +316,8 @@ def _close_spell(r, spells, i, week):
 @njit(inline="always", cache=True)
 def _admit(r, spells, tallies, i, week, weeks):
     r.justice_state[i] = INCARCERATED
-    r.week_sentence_ends[i] = week + weeks
-    tallies[N_INCARCERATED] += 1
+    r.sentence_end_week[i] = week + weeks
+    tallies[TALLY_INCARCERATED] += 1
     s = r.open_spell[i]
     if s >= 0:
         spells.reincarceration_week[s] = week
@@ -289,11 +328,11 @@ def _admit(r, spells, tallies, i, week, weeks):
 @njit(inline="always", cache=True)
 def _release(r, p, tallies, i, week):
     """Out of prison onto parole; the spell it opens is written by `open_spells`."""
-    tallies[N_INCARCERATED] -= 1
-    r.week_released[i] = week
+    tallies[TALLY_INCARCERATED] -= 1
+    r.release_week[i] = week
     if p.parole_weeks > 0:
         r.justice_state[i] = SUPERVISED
-        r.week_supervision_ends[i] = week + p.parole_weeks
+        r.supervision_end_week[i] = week + p.parole_weeks
     else:
         r.justice_state[i] = FREE
 
@@ -303,11 +342,11 @@ def open_spells(week, released, n_released, r, spells, tallies):
     """A recidivism spell for each resident released this week, in resident order."""
     for k in range(n_released):
         i = released[k]
-        s = tallies[N_SPELLS]
-        tallies[N_SPELLS] = s + 1
+        s = tallies[TALLY_SPELLS]
+        tallies[TALLY_SPELLS] = s + 1
         spells.resident[s] = i
         spells.release_week[s] = week
-        spells.age_at_release[s] = (week - r.birth_week[i]) // 52
+        spells.age_at_release[s] = (week - r.birth_week[i]) // WEEKS_PER_YEAR
         spells.rearrest_week[s] = -1
         spells.reincarceration_week[s] = -1
         spells.end_week[s] = -1
@@ -319,12 +358,12 @@ def offending_hazard(r, p, t, comm_hazard, i, week, age):
     """Weekly offending hazard of free resident `i` (stage 3)."""
     h = t.base_hazard[r.sex[i], age] * r.static_risk[i] * comm_hazard[r.community[i]]
     x = p.peer_contagion * r.exposure[i]
-    dt = week - r.week_released[i]
+    dt = week - r.release_week[i]
     if dt < p.prior_incarceration_horizon:
         x += p.prior_incarceration * np.exp(-p.prior_incarceration_rate * dt)
     if dt < p.post_release_horizon:
         x += p.post_release * np.exp(-p.post_release_rate * dt)
-    dv = week - r.week_victimised[i]
+    dv = week - r.victimised_week[i]
     if dv < p.retaliation_horizon:
         x += p.retaliation * np.exp(-p.retaliation_rate * dv)
     if x != 0.0:
@@ -357,11 +396,11 @@ def individual_program_terms(r, pt, stats, i, week, age, sex, band):
     for k in range(pt.ind_status.shape[0]):
         s = pt.ind_status[k, i]
         if s == COMPLETER or s == DROPOUT:
-            start = pt.ind_week_start[k, i]
-            end = pt.ind_week_end[k, i]
+            start = pt.ind_start_week[k, i]
+            end = pt.ind_end_week[k, i]
             if week < end:
-                stats[k, sex, age, P_WEEKS] += 1
-            if pt.ind_after_release[k] and r.week_released[i] < start:
+                stats[k, sex, age, PARTICIPANT_WEEKS] += 1
+            if pt.ind_after_release[k] and r.release_week[i] < start:
                 continue  # in-prison programs act after a release that follows enrolment
             log_effect = pt.ind_log_effect[k, sex, band]
             x = 0.0
@@ -369,8 +408,8 @@ def individual_program_terms(r, pt, stats, i, week, age, sex, band):
                 x = log_effect
             elif s == COMPLETER:
                 since = end
-                if pt.ind_after_release[k] and r.week_released[i] > since:
-                    since = r.week_released[i]
+                if pt.ind_after_release[k] and r.release_week[i] > since:
+                    since = r.release_week[i]
                 dt = week - since
                 if dt < pt.ind_horizon[k]:
                     x = log_effect * np.exp(-pt.ind_rate[k] * dt)
@@ -378,10 +417,10 @@ def individual_program_terms(r, pt, stats, i, week, age, sex, band):
                 x_violent += x
             else:
                 x_all += x
-        elif s == WAITLISTED and _comparable(week - pt.ind_week_start[k, i],
+        elif s == WAITLISTED and _comparable(week - pt.ind_start_week[k, i],
                                              pt.ind_intake_interval[k], age,
                                              pt.ind_min_age[k], pt.ind_max_age[k]):
-            stats[k, sex, age, C_WEEKS] += 1
+            stats[k, sex, age, COMPARISON_WEEKS] += 1
     return x_all, x_violent
 
 
@@ -393,7 +432,7 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
     Queues offences at `offences[lo:]` (the offender's index for a violent offence, its bitwise
     complement ~i for any other) and releases at `released[lo:]`; returns how many of each.
     Writes only these residents' state and the counters passed in (`counts`, `ind_stats`,
-    `community_stats`, `tallies[N_INCARCERATED]`), so blocks can run on separate threads, each
+    `community_stats`, `tallies[TALLY_INCARCERATED]`), so blocks can run on separate threads, each
     with its own counters. `spells` is written only at rows these residents hold.
     """
     key = p.key
@@ -418,12 +457,12 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
         if state == DEAD or week - r.birth_week[i] >= p.max_age_weeks:
             _close_spell(r, spells, i, week)  # censored: left the population
             if state == INCARCERATED:
-                tallies[N_INCARCERATED] -= 1
+                tallies[TALLY_INCARCERATED] -= 1
             enter_resident(r, p, t, i, week, week - p.min_age_weeks)
             for k in range(n_individual):  # a new resident holds no program place
                 ind_status[k, i] = NOT_OFFERED
             state = FREE
-        age = (week - r.birth_week[i]) // 52
+        age = (week - r.birth_week[i]) // WEEKS_PER_YEAR
         sex = r.sex[i]
         band = t.band_of_age[age]
         counts[POPULATION, sex, band] += 1
@@ -435,7 +474,7 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
         if state == INCARCERATED:
             counts[INCARCERATED_STOCK, sex, band] += 1
             # 6. release
-            if week >= r.week_sentence_ends[i]:
+            if week >= r.sentence_end_week[i]:
                 _release(r, p, tallies, i, week)
                 released[lo + n_released] = i
                 n_released += 1
@@ -462,11 +501,11 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
                         x_all += school_log_effect[sex, band]
                         community_stats[SCHOOL_WEEKS] += 1
                     elif age > school_max_age:
-                        left_school = r.birth_week[i] + 52 * (school_max_age + 1)
+                        left_school = r.birth_week[i] + WEEKS_PER_YEAR * (school_max_age + 1)
                         dt = week - left_school
                         if left_school > since and dt < school_horizon:
                             x_all += school_log_effect[sex, band] * np.exp(-school_rate * dt)
-                if interruption_cover[c] and (r.exposure[i] > 0.0 or week - r.week_victimised[i]
+                if interruption_cover[c] and (r.exposure[i] > 0.0 or week - r.victimised_week[i]
                                               < interruption_window):
                     x_violent += interruption_log_effect[sex, band]
                     community_stats[INTERRUPTION_WEEKS] += 1
@@ -486,7 +525,7 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
         # 5. supervision: its term ends, or a technical violation sends the resident back
         if state == SUPERVISED:
             counts[SUPERVISED_STOCK, sex, band] += 1
-            if week >= r.week_supervision_ends[i]:
+            if week >= r.supervision_end_week[i]:
                 r.justice_state[i] = FREE
             elif uniform(key, week, i, rng.REVOCATION) < p.revocation_probability:
                 _admit(r, spells, tallies, i, week, p.revocation_weeks)
@@ -495,28 +534,26 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
 
 
 @njit(cache=True)
-def step_residents(week, r, p, t, pt, comm_hazard, counts, offences, released, spells, tallies):
+def step_residents(week, r, p, t, pt, w, rec):
     """Stages 1, 3, 5 (supervision) and 6 for every resident, in one pass; opens the spells of
-    this week's releases. Returns the number of offences queued in `offences`."""
+    this week's releases. Returns the number of offences queued in `w.offences`."""
     n_offences, n_released = step_block(0, r.birth_week.shape[0], week, r, p, t, pt,
-                                        comm_hazard, counts, offences, released, pt.ind_stats,
-                                        pt.community_stats, spells, tallies)
-    open_spells(week, released, n_released, r, spells, tallies)
+                                        w.community_hazard, w.counts, w.offences, w.released,
+                                        pt.ind_stats, pt.community_stats, rec.spells,
+                                        rec.tallies)
+    open_spells(week, w.released, n_released, r, rec.spells, rec.tallies)
     return n_offences
 
 
 @njit(cache=True, parallel=True)
-def step_residents_parallel(week, r, p, t, pt, comm_hazard, counts, offences, released, spells,
-                            tallies, blocks):
-    """`step_residents` over blocks of residents on numba's threads, bit-identical to it.
+def _step_blocks(week, r, p, t, pt, comm_hazard, offences, released, spells, blocks):
+    """`step_block` over the blocks of `blocks`, on numba's threads; each block counts into its
+    own rows of `blocks` and queues in its own range of `offences` and `released`.
 
-    Each block counts into its own rows of `blocks` (a `Blocks`) and queues its offences and
-    releases in its own range of the buffers; then, in block order, the queues are closed up
-    and the counters summed (integers: the same whatever the order), so the offence queue and
-    the spells come out in resident order, as in one pass.
+    Takes arrays, not the `Week`/`Records` bundles: a tuple unpacked outside a prange body and
+    used inside it does not compile, and tuple fields written inside one lose their writes.
     """
     n = r.birth_week.shape[0]
-    # Fields of a tuple written inside prange are not written back: use plain locals.
     block_counts = blocks.counts
     block_ind_stats = blocks.ind_stats
     block_community_stats = blocks.community_stats
@@ -535,23 +572,41 @@ def step_residents_parallel(week, r, p, t, pt, comm_hazard, counts, offences, re
                                   block_community_stats[b], spells, block_tallies[b])
         queued[b, 0] = n_off
         queued[b, 1] = n_rel
-    n_offences = 0
-    n_released = 0
+
+
+@njit(cache=True)
+def step_residents_parallel(week, r, p, t, pt, w, rec, blocks):
+    """`step_residents` over blocks of residents on numba's threads, bit-identical to it.
+
+    Each block counts into its own rows of `blocks` (a `Blocks`) and queues its offences and
+    releases in its own range of the buffers; then, in block order, the queues are closed up
+    and the counters summed (integers: the same whatever the order), so the offence queue and
+    the spells come out in resident order, as in one pass.
+    """
+    _step_blocks(week, r, p, t, pt, w.community_hazard, w.offences, w.released, rec.spells,
+                 blocks)
+    n = r.birth_week.shape[0]
+    n_blocks = blocks.counts.shape[0]
+    offences = w.offences
+    released = w.released
+    counts = w.counts  # locals: `w.counts += x` would assign to the tuple's field
     ind_stats = pt.ind_stats
     community_stats = pt.community_stats
+    n_offences = 0
+    n_released = 0
     for b in range(n_blocks):
         lo = b * n // n_blocks
-        for k in range(queued[b, 0]):  # close up: never overwrites an unread entry
+        for k in range(blocks.queued[b, 0]):  # close up: never overwrites an unread entry
             offences[n_offences] = offences[lo + k]
             n_offences += 1
-        for k in range(queued[b, 1]):
+        for k in range(blocks.queued[b, 1]):
             released[n_released] = released[lo + k]
             n_released += 1
-        counts += block_counts[b]
-        ind_stats += block_ind_stats[b]
-        community_stats += block_community_stats[b]
-        tallies[N_INCARCERATED] += block_tallies[b, N_INCARCERATED]
-    open_spells(week, released, n_released, r, spells, tallies)
+        counts += blocks.counts[b]
+        ind_stats += blocks.ind_stats[b]
+        community_stats += blocks.community_stats[b]
+        rec.tallies[TALLY_INCARCERATED] += blocks.tallies[b, TALLY_INCARCERATED]
+    open_spells(week, released, n_released, r, rec.spells, rec.tallies)
     return n_offences
 
 
@@ -601,7 +656,7 @@ def pick_victim(r, p, t, i, week):
         j = start + np.int64(uniform(key, week, i, rng.VICTIM_TRY + 2 + 2 * attempt) * size)
         if not _can_be_victim(r, j, i):
             continue
-        age = (week - r.birth_week[j]) // 52
+        age = (week - r.birth_week[j]) // WEEKS_PER_YEAR
         w = t.victim_weight[r.sex[j], t.band_of_age[age]]
         if attempt == 6 or uniform(key, week, i, rng.VICTIM_TRY + 3 + 2 * attempt) < w:
             return j
@@ -616,9 +671,16 @@ def _expose_peers(r, t, i, weight):
 
 
 @njit(cache=True)
-def process_offences(week, year_start_week, n_offences, offences, r, p, t, pt, police, counts,
-                     community_incidents, spells, tallies):
-    """Stages 4 (victimisation), 5 (justice) and 7 (peer exposure) for this week's offences."""
+def process_offences(week, n_offences, r, p, t, pt, w, rec):
+    """Stages 4 (victimisation), 5 (justice) and 7 (peer exposure) for this week's offences,
+    the first `n_offences` of `w.offences`, in queue order."""
+    year_start_week = week - week % WEEKS_PER_YEAR
+    offences = w.offences
+    police = w.police_presence
+    counts = w.counts
+    community_incidents = w.incidents
+    spells = rec.spells
+    tallies = rec.tallies
     key = p.key
     for k in range(n_offences):
         code = offences[k]
@@ -627,7 +689,7 @@ def process_offences(week, year_start_week, n_offences, offences, r, p, t, pt, p
         state = r.justice_state[i]
         if state == DEAD:  # killed by an offence processed earlier this week
             continue
-        age = (week - r.birth_week[i]) // 52
+        age = (week - r.birth_week[i]) // WEEKS_PER_YEAR
         sex = r.sex[i]
         band = t.band_of_age[age]
         c = r.community[i]
@@ -639,11 +701,11 @@ def process_offences(week, year_start_week, n_offences, offences, r, p, t, pt, p
             if v >= 0:
                 community_incidents[r.community[v]] += 1
                 vsex = r.sex[v]
-                vband = t.band_of_age[(week - r.birth_week[v]) // 52]
+                vband = t.band_of_age[(week - r.birth_week[v]) // WEEKS_PER_YEAR]
                 counts[VICTIMISATIONS, vsex, vband] += 1
-                if r.week_victimised[v] < year_start_week:
+                if r.victimised_week[v] < year_start_week:
                     counts[NEW_VICTIMS, vsex, vband] += 1
-                r.week_victimised[v] = week
+                r.victimised_week[v] = week
                 if r.victimisations[v] < 32767:
                     r.victimisations[v] += 1
                 lethality = p.lethality
@@ -674,25 +736,25 @@ def process_offences(week, year_start_week, n_offences, offences, r, p, t, pt, p
             p_arrest *= p.supervision_detection
         for k in range(pt.ind_status.shape[0]):  # focused deterrence: certainty of arrest
             s = pt.ind_status[k, i]
-            if (s == COMPLETER or s == DROPOUT) and week < pt.ind_week_end[k, i]:
+            if (s == COMPLETER or s == DROPOUT) and week < pt.ind_end_week[k, i]:
                 p_arrest *= pt.ind_clearance[k]
         if uniform(key, week, i, rng.ARREST) >= p_arrest:
             continue
         for k in range(pt.ind_status.shape[0]):  # outcomes of participants and comparison
             s = pt.ind_status[k, i]
-            if (s == COMPLETER or s == DROPOUT) and week < pt.ind_week_end[k, i]:
-                pt.ind_stats[k, sex, age, P_ARRESTS] += 1
+            if (s == COMPLETER or s == DROPOUT) and week < pt.ind_end_week[k, i]:
+                pt.ind_stats[k, sex, age, PARTICIPANT_ARRESTS] += 1
                 if violent:
-                    pt.ind_stats[k, sex, age, P_VIOLENT_ARRESTS] += 1
-            elif s == WAITLISTED and _comparable(week - pt.ind_week_start[k, i],
+                    pt.ind_stats[k, sex, age, PARTICIPANT_VIOLENT_ARRESTS] += 1
+            elif s == WAITLISTED and _comparable(week - pt.ind_start_week[k, i],
                                              pt.ind_intake_interval[k], age,
                                              pt.ind_min_age[k], pt.ind_max_age[k]):
-                pt.ind_stats[k, sex, age, C_ARRESTS] += 1
+                pt.ind_stats[k, sex, age, COMPARISON_ARRESTS] += 1
                 if violent:
-                    pt.ind_stats[k, sex, age, C_VIOLENT_ARRESTS] += 1
+                    pt.ind_stats[k, sex, age, COMPARISON_VIOLENT_ARRESTS] += 1
         if r.prior_arrests[i] < 32767:
             r.prior_arrests[i] += 1
-        r.week_last_arrest[i] = week
+        r.last_arrest_week[i] = week
         counts[ARRESTS, sex, band] += 1
         if violent:
             counts[VIOLENT_ARRESTS, sex, band] += 1
@@ -723,5 +785,5 @@ def process_offences(week, year_start_week, n_offences, offences, r, p, t, pt, p
             counts[ADMISSIONS, sex, band] += 1
         elif p.probation_weeks > 0:
             r.justice_state[i] = SUPERVISED
-            r.week_supervision_ends[i] = max(r.week_supervision_ends[i],
+            r.supervision_end_week[i] = max(r.supervision_end_week[i],
                                              week + p.probation_weeks)

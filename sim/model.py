@@ -1,14 +1,33 @@
 """The Mesa model: communities as agents on a network space, residents as arrays.
 
-`ViolencePreventionModel.step()` is one week; the order of its stages is documented once, in
-`sim.kernels`. Python work per week is O(communities): two kernel calls over residents, a few
-numpy operations over communities, and the record.
+One week (`ViolencePreventionModel.step`) runs these stages, in this order (`STAGES`); the
+numbers in brackets are the steps of the weekly loop in DESIGN.md:
+
+1. programs     `_run_programs`: programs whose week has come start; intakes enrol residents
+                (eligibility, priority, uptake, completion); this week's police presence [2].
+2. residents    `_live_week`, one compiled pass over every resident (`kernels.step_residents`):
+                a resident killed last week or at the maximum age leaves and an entrant takes
+                the slot [1]; peer exposure fades; a sentence that ends releases the resident
+                onto parole and opens a recidivism spell [6]; a free resident offends with
+                this week's hazard, and the offence is queued [3]; supervision ends, or a
+                technical violation sends the resident back to prison [5].
+3. offences     `_resolve_offences`, each queued offence in order (`kernels.process_offences`):
+                a victim [4], lethality, the peers of victim and offender exposed [7]; arrest,
+                conviction, prison or probation [5].
+4. communities  `_update_communities`: violence's moving average, spill-over from adjacent
+                communities, collective efficacy, and the offending multiplier of next week [7].
+5. record       `_record`: the week's counts by statistic, sex and age band into the history and
+                Mesa's DataCollector [8].
+
+Programs run before demography: an intake sees the residents as the week begins. Python work
+per week is O(communities); the kernels do the O(residents) work. `sim/reference.py` overrides
+stages 2 and 3 with the same rules in plain Python; everything else is shared.
 """
 
 from __future__ import annotations
 
 import copy
-import math
+import time
 
 import mesa
 import numba
@@ -17,96 +36,21 @@ from mesa.discrete_space import FixedAgent, Network
 from omegaconf import DictConfig, OmegaConf
 
 from . import kernels, network, population, programs
-from .config import AGE_BAND_EDGES, MIN_AGE, ConfigError, VpsimConfig, load, validate
-from .kernels import N_INCARCERATED, N_SPELLS
+from .codes import (ADMISSIONS, ARRESTS, HOMICIDES, MAX_WEEKS, N_STATS, N_TALLIES, RELEASES,
+                    TALLY_INCARCERATED, TALLY_SPELLS, VIOLENT_OFFENCES, WEEKS_PER_YEAR,
+                    band_labels, weekly_retention)
+from .config import ConfigError, VpsimConfig, load, validate
 from .rng import run_key
 
-WEEKS_PER_YEAR = 52
-
-
-def _logit(prevalence: float) -> float:
-    if prevalence <= 0.0:
-        return -math.inf
-    if prevalence >= 1.0:
-        return math.inf
-    return math.log(prevalence / (1.0 - prevalence))
-
-
-def _decay_rate(half_life_weeks: float) -> float:
-    return math.log(2.0) / half_life_weeks
-
-
-def _horizon(coefficient: float, half_life_weeks: float) -> int:
-    """Weeks after which coefficient x exp(-rate x weeks) is below 1e-4 (0 if switched off)."""
-    if coefficient == 0.0:
-        return 0
-    return int(math.ceil(math.log(abs(coefficient) / 1e-4) / _decay_rate(half_life_weeks)))
-
-
-def kernel_params(cfg: VpsimConfig, key: np.uint64) -> kernels.Params:
-    pop, beh, jus = cfg.population, cfg.behaviour, cfg.justice
-    return kernels.Params(
-        key=key,
-        min_age_weeks=WEEKS_PER_YEAR * MIN_AGE,
-        max_age_weeks=WEEKS_PER_YEAR * pop.max_age,
-        male_share=pop.male_share,
-        propensity_sigma=pop.propensity_sigma,
-        disadvantage_risk_slope=pop.disadvantage_risk_slope,
-        logit_family_adversity=_logit(pop.family_adversity),
-        logit_disengagement=_logit(pop.disengagement),
-        logit_substance_use=_logit(pop.substance_use),
-        logit_gang_male=_logit(pop.gang_membership_male),
-        logit_gang_female=_logit(pop.gang_membership_female),
-        logit_firearm=_logit(pop.firearm_access),
-        hr_family_adversity=beh.risk.family_adversity,
-        hr_disengagement=beh.risk.disengagement,
-        hr_substance_use=beh.risk.substance_use,
-        hr_gang=beh.risk.gang_membership,
-        hr_firearm=beh.risk.firearm_access,
-        violent_share=beh.violent_share,
-        peer_contagion=beh.peer_contagion,
-        exposure_decay=0.5 ** (1.0 / beh.exposure_half_life_weeks),
-        homicide_exposure_weight=beh.homicide_exposure_weight,
-        retaliation=beh.retaliation,
-        retaliation_rate=_decay_rate(beh.retaliation_half_life_weeks),
-        retaliation_horizon=_horizon(beh.retaliation, beh.retaliation_half_life_weeks),
-        prior_incarceration=beh.prior_incarceration,
-        prior_incarceration_rate=_decay_rate(beh.prior_incarceration_half_life_weeks),
-        prior_incarceration_horizon=_horizon(beh.prior_incarceration,
-                                             beh.prior_incarceration_half_life_weeks),
-        post_release=beh.post_release,
-        post_release_rate=_decay_rate(beh.post_release_half_life_weeks),
-        post_release_horizon=_horizon(beh.post_release, beh.post_release_half_life_weeks),
-        victim_among_peers=beh.victim_among_peers,
-        victim_in_own_community=beh.victim_in_own_community,
-        lethality=beh.lethality,
-        firearm_lethality_ratio=beh.firearm_lethality_ratio,
-        clearance_violent=jus.clearance_violent,
-        clearance_other=jus.clearance_other,
-        clearance_homicide=jus.clearance_homicide,
-        supervision_detection=jus.supervision_detection,
-        conviction_probability=jus.conviction_probability,
-        prison_probability_violent=jus.prison_probability_violent,
-        prison_probability_other=jus.prison_probability_other,
-        prison_prior_conviction_ratio=jus.prison_prior_conviction_ratio,
-        sentence_median_weeks_violent=jus.sentence_median_weeks_violent,
-        sentence_median_weeks_other=jus.sentence_median_weeks_other,
-        sentence_median_weeks_homicide=jus.sentence_median_weeks_homicide,
-        sentence_sigma=jus.sentence_sigma,
-        parole_weeks=int(jus.parole_weeks),
-        probation_weeks=int(jus.probation_weeks),
-        revocation_probability=-math.expm1(-jus.revocation_per_year / WEEKS_PER_YEAR),
-        revocation_weeks=int(jus.revocation_weeks),
-    )
-
-
-def base_hazard(cfg: VpsimConfig) -> np.ndarray:
-    """Weekly offending hazard by [sex, age in years] for a resident with static risk 1."""
-    beh = cfg.behaviour
-    ages = np.arange(cfg.population.max_age + 1)
-    curve = np.interp(ages, beh.age_curve_ages, beh.age_curve_relative)
-    weekly = beh.base_offending_per_year * cfg.population.offending_level / WEEKS_PER_YEAR * curve
-    return np.stack([weekly * beh.female_relative_offending, weekly]).astype(np.float64)
+STAGES = {
+    "programs": "_run_programs",
+    "residents": "_live_week",
+    "offences": "_resolve_offences",
+    "communities": "_update_communities",
+    "record": "_record",
+}
+"""The stages of one week and their methods, in the order they run (see the module's
+docstring)."""
 
 
 class Community(FixedAgent):
@@ -155,7 +99,7 @@ class ViolencePreventionModel(mesa.Model):
             `population.layout_seed`, the same for every replicate of a place.
     """
 
-    program_book = programs.ProgramBook  # stage 2's bookkeeping (sim.reference swaps it)
+    program_book = programs.ProgramBook  # stage 1's bookkeeping (sim.reference swaps it)
 
     def __init__(self, config: VpsimConfig | DictConfig | None = None,
                  rng: int | None = None) -> None:
@@ -170,45 +114,26 @@ class ViolencePreventionModel(mesa.Model):
         self.burn_in_weeks = WEEKS_PER_YEAR * config.burn_in_years
         self.total_weeks = self.burn_in_weeks + WEEKS_PER_YEAR * config.years
         self.week = 0  # the next week to simulate
-        self.band_labels = population.band_labels(pop.max_age)
+        self.band_labels = band_labels(pop.max_age)
+        self.stage_seconds: dict[str, float] | None = None  # see time_stages()
 
-        # Communities: a lattice of adjacent places; disadvantage is spatially smoothed noise.
+        # Places, people and their ties.
         graph = network.community_graph(pop.communities)
-        adj_ptr, adj_idx = network.adjacency_csr(graph)
-        noise = np.random.default_rng(pop.layout_seed).normal(size=pop.communities)
-        smoothed = noise + np.array([noise[list(graph.neighbors(c))].sum() for c in graph.nodes])
-        smoothed = (smoothed - smoothed.mean()) / (smoothed.std() or 1.0)
-        disadvantage = pop.disadvantage_sd * smoothed
-        starts, sizes = population.community_blocks(pop.size, pop.communities)
-        self.params = kernel_params(config, self.key)
-        tables = kernels.Tables(
-            base_hazard=base_hazard(config),
-            band_of_age=population.band_of_age(pop.max_age),
-            victim_weight=self._victim_weight(),
-            community_start=starts,
-            community_size=sizes,
-            community_disadvantage=disadvantage.astype(np.float64),
-            community_adj_ptr=adj_ptr,
-            community_adj_idx=adj_idx,
-            peer_ptr=np.zeros(pop.size + 1, np.int64),
-            peer_idx=np.zeros(0, np.int32),
-        )
-        self.residents = population.generate(config, self.params, tables)
-        window_share = pop.peer_age_window_years / (pop.max_age - MIN_AGE)
-        peer_ptr, peer_idx = network.draw_peer_ties(
-            self.key, self.residents.community, self.residents.risk_flags, starts, sizes,
-            adj_ptr, adj_idx, pop.peer_ties, pop.peer_ties_within_community, window_share,
-            pop.gang_ties)
-        self.tables = tables._replace(peer_ptr=peer_ptr, peer_idx=peer_idx)
+        disadvantage = population.community_disadvantage(graph, pop)
+        self.params = kernels.params_from_config(config, self.key)
+        self.tables = population.tables(config, graph, disadvantage)
+        self.residents = population.generate(config, self.params, self.tables)
+        self.tables = self.tables._replace(**network.peer_network(
+            self.key, self.residents, self.tables, pop))
 
-        # Per-community dynamic state (Community agents read these).
+        # Per-community state (Community agents read these), updated in place each week.
         self.violence_rate = np.zeros(pop.communities)
         self.collective_efficacy = np.clip(
             beh.efficacy_baseline - beh.efficacy_disadvantage_slope * disadvantage, 0.0, 1.0)
         self.police_presence = np.full(pop.communities, config.justice.police_presence)
         self.community_hazard = np.ones(pop.communities)
-        self._neighbour_count = np.maximum(np.diff(adj_ptr), 1)
-
+        self._base_police_presence = self.police_presence.copy()
+        self._neighbour_count = np.maximum(np.diff(self.tables.community_adj_ptr), 1)
         self.space = Network(graph, random=self.random,
                              layout={c: graph.nodes[c]["pos"] for c in graph.nodes})
         for c in range(pop.communities):
@@ -216,14 +141,19 @@ class ViolencePreventionModel(mesa.Model):
 
         self.programs = self.program_book(config, pop.size, pop.communities,
                                           self.burn_in_weeks, self.total_weeks)
-        self._base_police_presence = self.police_presence.copy()
 
-        # Buffers and records.
-        self.tallies = np.zeros(kernels.N_TALLIES, np.int64)
+        # The week's buffers, the records kept between weeks, and the history.
+        n_bands = len(self.band_labels)
+        self._counts = np.zeros((N_STATS, 2, n_bands), np.int64)
+        self._incidents = np.zeros(pop.communities, np.int64)
+        self._week_buffers = kernels.Week(
+            community_hazard=self.community_hazard, police_presence=self.police_presence,
+            counts=self._counts, incidents=self._incidents,
+            offences=np.empty(pop.size, np.int32), released=np.empty(pop.size, np.int32))
+        self.tallies = np.zeros(N_TALLIES, np.int64)
         self.spells = kernels.empty_spells(max(1024, pop.size // 50))
-        self._offences = np.empty(pop.size, np.int32)
-        self._released = np.empty(pop.size, np.int32)
-        self._counts = np.zeros((kernels.N_STATS, 2, len(self.band_labels)), np.int64)
+        self._records = kernels.Records(self.spells, self.tallies)
+        self._n_offences = 0
         self.threads = config.threads
         self._blocks = None
         if self.threads > 1:  # the parallel kernel: per-block counters, a few blocks a thread
@@ -234,83 +164,77 @@ class ViolencePreventionModel(mesa.Model):
                     f"(NUMBA_NUM_THREADS={available}); allowed [1, {available}]")
             self._blocks = kernels.empty_blocks(4 * self.threads, self._counts,
                                                 self.programs.tables.ind_stats)
-        self._incidents = np.zeros(pop.communities, np.int64)
-        self.history = np.zeros((self.total_weeks, kernels.N_STATS, 2, len(self.band_labels)),
-                                np.int32)
+        self.history = np.zeros((self.total_weeks, N_STATS, 2, n_bands), np.int32)
         self.community_incidents_after_burn_in = np.zeros(pop.communities, np.int64)
         self.datacollector = mesa.DataCollector(model_reporters={
-            "violent_offences": lambda m: m._week_total(kernels.VIOLENT_OFFENCES),
-            "homicides": lambda m: m._week_total(kernels.HOMICIDES),
-            "arrests": lambda m: m._week_total(kernels.ARRESTS),
-            "admissions": lambda m: m._week_total(kernels.ADMISSIONS),
-            "incarcerated": lambda m: int(m.tallies[N_INCARCERATED]),
-            "releases": lambda m: m._week_total(kernels.RELEASES),
+            "violent_offences": lambda m: m._week_total(VIOLENT_OFFENCES),
+            "homicides": lambda m: m._week_total(HOMICIDES),
+            "arrests": lambda m: m._week_total(ARRESTS),
+            "admissions": lambda m: m._week_total(ADMISSIONS),
+            "incarcerated": lambda m: int(m.tallies[TALLY_INCARCERATED]),
+            "releases": lambda m: m._week_total(RELEASES),
         })
         self.datacollector.collect(self)
 
-    def _victim_weight(self) -> np.ndarray:
-        beh = self.config.behaviour
-        by_band = np.asarray(beh.victim_age_relative, np.float64)
-        w = np.stack([by_band * beh.victim_female_relative, by_band])
-        return w / w.max()
-
-    def _week_total(self, stat: int) -> int:
-        return int(self._counts[stat].sum()) if self.week > 0 else 0
-
-    def rearrests_between(self, start_week: int, end_week: int) -> int:
-        """Released people arrested for the first time since their release, in weeks
-        [start_week, end_week): the events `outcomes.release_spells` follows up."""
-        recorded = self.spells.rearrest_week[:int(self.tallies[N_SPELLS])]
-        return int(np.count_nonzero((recorded >= start_week) & (recorded < end_week)))
-
-    @property
-    def finished(self) -> bool:
-        return self.week >= self.total_weeks
-
+    # -- one week ------------------------------------------------------------------------------
     def step(self) -> None:
-        """One week: residents (kernels), then communities, then the record."""
+        """One week: the stages of `STAGES`, in order."""
         week = self.week
-        if week >= 2**24 - 1:
-            raise RuntimeError("runs are limited to 2**24 - 1 weeks")
-        self._reserve_spells()
-        self._counts[:] = 0
-        self._incidents[:] = 0
-        self.programs.step(self, week)
-        self.police_presence = self._base_police_presence * self.programs.police_multiplier(
-            len(self.police_presence))
-        r, p, t, pt = self.residents, self.params, self.tables, self.programs.tables
-        if self._blocks is None:
-            n_offences = kernels.step_residents(week, r, p, t, pt, self.community_hazard,
-                                                self._counts, self._offences, self._released,
-                                                self.spells, self.tallies)
-        else:
-            numba.set_num_threads(self.threads)
-            n_offences = kernels.step_residents_parallel(
-                week, r, p, t, pt, self.community_hazard, self._counts, self._offences,
-                self._released, self.spells, self.tallies, self._blocks)
-        year_start = week - week % WEEKS_PER_YEAR
-        kernels.process_offences(week, year_start, n_offences, self._offences, r, p, t, pt,
-                                 self.police_presence, self._counts, self._incidents,
-                                 self.spells, self.tallies)
-        self._update_communities()
-        self.history[week] = self._counts
-        if week >= self.burn_in_weeks:
-            self.community_incidents_after_burn_in += self._incidents
-        self.week = week + 1
-        self.datacollector.collect(self)
+        self._open_week(week)
+        timings = self.stage_seconds
+        for name, method in STAGES.items():
+            stage = getattr(self, method)
+            if timings is None:
+                stage(week)
+            else:
+                started = time.perf_counter()
+                stage(week)
+                timings[name] += time.perf_counter() - started
 
-    def _reserve_spells(self) -> None:
-        """At most everyone in prison is released this week: keep room for their spells."""
-        need = int(self.tallies[N_SPELLS] + self.tallies[N_INCARCERATED]) + 1
+    def _open_week(self, week: int) -> None:
+        """Room for this week's release spells; the week's counters at zero."""
+        if week >= MAX_WEEKS - 1:
+            raise RuntimeError(f"runs are limited to {MAX_WEEKS - 1} weeks")
+        # At most everyone in prison is released this week.
+        need = int(self.tallies[TALLY_SPELLS] + self.tallies[TALLY_INCARCERATED]) + 1
         if need > self.spells.resident.shape[0]:
             self.spells = kernels.grow_spells(self.spells, max(need, 2 * len(self.spells[0])))
+            self._records = kernels.Records(self.spells, self.tallies)
+        self._counts[:] = 0
+        self._incidents[:] = 0
 
-    def _update_communities(self) -> None:
-        """Stage 7 for communities: violence moving average, spill-over, collective efficacy."""
+    def _run_programs(self, week: int) -> None:
+        """Stage 1: programs start and enrol; police presence of the week (hot spots,
+        coordination)."""
+        self.programs.step(self, week)
+        np.multiply(self._base_police_presence,
+                    self.programs.police_multiplier(len(self.police_presence)),
+                    out=self.police_presence)
+
+    def _live_week(self, week: int) -> None:
+        """Stage 2: every resident's week (demography, release, offending, supervision)."""
+        r, p, t, pt = self.residents, self.params, self.tables, self.programs.tables
+        if self._blocks is None:
+            self._n_offences = kernels.step_residents(week, r, p, t, pt, self._week_buffers,
+                                                      self._records)
+        else:
+            numba.set_num_threads(self.threads)
+            self._n_offences = kernels.step_residents_parallel(
+                week, r, p, t, pt, self._week_buffers, self._records, self._blocks)
+
+    def _resolve_offences(self, week: int) -> None:
+        """Stage 3: victims, lethality, peer exposure and justice for the queued offences."""
+        kernels.process_offences(week, self._n_offences, self.residents, self.params,
+                                 self.tables, self.programs.tables, self._week_buffers,
+                                 self._records)
+
+    def _update_communities(self, week: int) -> None:
+        """Stage 4: violence moving average, spill-over, collective efficacy, and the
+        community multiplier on next week's offending hazard."""
         beh = self.config.behaviour
         t = self.tables
         rate = self._incidents / t.community_size * (WEEKS_PER_YEAR * 1000.0)
-        keep = 0.5 ** (1.0 / beh.violence_half_life_weeks)
+        keep = weekly_retention(beh.violence_half_life_weeks)
         self.violence_rate = keep * self.violence_rate + (1.0 - keep) * rate
         neighbours = np.add.reduceat(
             np.append(self.violence_rate[t.community_adj_idx], 0.0), t.community_adj_ptr[:-1]
@@ -326,10 +250,29 @@ class ViolencePreventionModel(mesa.Model):
                          0.0, 1.0)
         self.collective_efficacy += beh.efficacy_adjustment_per_week * (
             target - self.collective_efficacy)
-        self.community_hazard = np.exp(
+        self.community_hazard[:] = np.exp(
             beh.community_disadvantage * t.community_disadvantage
             + beh.community_violence * (relative - 1.0)
-            - beh.collective_efficacy * (self.collective_efficacy - beh.efficacy_baseline))
+            - beh.efficacy_protection * (self.collective_efficacy - beh.efficacy_baseline))
+
+    def _record(self, week: int) -> None:
+        """Stage 5: the week's counts into the history; the week is done."""
+        self.history[week] = self._counts
+        if week >= self.burn_in_weeks:
+            self.community_incidents_after_burn_in += self._incidents
+        self.week = week + 1
+        self.datacollector.collect(self)
+
+    # -- running and reading -----------------------------------------------------------------
+    def time_stages(self) -> dict[str, float]:
+        """Start timing each stage: `stage_seconds` then accumulates wall seconds per stage
+        (for profiling and the benchmark; untimed steps skip the clock)."""
+        self.stage_seconds = dict.fromkeys(STAGES, 0.0)
+        return self.stage_seconds
+
+    @property
+    def finished(self) -> bool:
+        return self.week >= self.total_weeks
 
     def run(self, progress: bool = False, weeks: int | None = None) -> None:
         """Step to the end of the run (or `weeks` more), with a progress bar if asked."""
@@ -352,8 +295,17 @@ class ViolencePreventionModel(mesa.Model):
         if bar is not None:
             bar.close()
 
+    def _week_total(self, stat: int) -> int:
+        return int(self._counts[stat].sum()) if self.week > 0 else 0
+
+    def rearrests_between(self, start_week: int, end_week: int) -> int:
+        """Released people arrested for the first time since their release, in weeks
+        [start_week, end_week): the events `outcomes.release_spells` follows up."""
+        recorded = self.spells.rearrest_week[:int(self.tallies[TALLY_SPELLS])]
+        return int(np.count_nonzero((recorded >= start_week) & (recorded < end_week)))
+
     def resolved_config(self) -> dict:
         return OmegaConf.to_container(OmegaConf.structured(self.config), resolve=True)
 
 
-__all__ = ["ViolencePreventionModel", "Community", "kernel_params", "AGE_BAND_EDGES"]
+__all__ = ["ViolencePreventionModel", "Community", "STAGES"]

@@ -11,8 +11,22 @@ import numpy as np
 from numba import njit
 
 from . import rng
-from .kernels import GANG_MEMBERSHIP
+from .codes import GANG_MEMBERSHIP, MIN_AGE
 from .rng import uniform
+
+
+def peer_network(key, residents, tables, pop) -> dict:
+    """The peer ties of a generated population, as the `Tables` fields `peer_ptr`, `peer_idx`.
+
+    `pop` is the population config: ties per resident, the share within the own community, the
+    age window (years), and gang members' extra ties.
+    """
+    window_share = pop.peer_age_window_years / (pop.max_age - MIN_AGE)
+    ptr, idx = draw_peer_ties(
+        key, residents.community, residents.risk_flags, tables.community_start,
+        tables.community_size, tables.community_adj_ptr, tables.community_adj_idx,
+        pop.peer_ties, pop.peer_ties_within_community, window_share, pop.gang_ties)
+    return {"peer_ptr": ptr, "peer_idx": idx}
 
 
 def community_graph(communities: int) -> nx.Graph:

@@ -13,16 +13,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import kernels
-from .kernels import (ADMISSIONS, ARRESTS, HOMICIDES, INCARCERATED_STOCK, NEW_VICTIMS,
-                      OTHER_OFFENCES, POPULATION, STAT_NAMES, VICTIMISATIONS, VIOLENT_ARRESTS,
-                      VIOLENT_OFFENCES)
+from . import codes
+from .codes import (ADMISSIONS, ARRESTS, HOMICIDES, INCARCERATED_STOCK, NEW_VICTIMS,
+                    OTHER_OFFENCES, POPULATION, SEXES, STAT_NAMES, VICTIMISATIONS,
+                    VIOLENT_ARRESTS, VIOLENT_OFFENCES, WEEKS_PER_YEAR)
 
 if TYPE_CHECKING:
     from .model import ViolencePreventionModel
 
-WEEKS_PER_YEAR = 52
-SEXES = ("female", "male")
 RELEASE_AGE_GROUPS = {"<=24": (0, 24), "25-39": (25, 39), ">=40": (40, 200)}
 
 
@@ -61,7 +59,7 @@ def cumulative_incidence(durations, events, t: float) -> float | None:
 
 def release_spells(model: ViolencePreventionModel) -> pd.DataFrame:
     """Every release after burn-in with its follow-up, in weeks."""
-    n = int(model.tallies[kernels.N_SPELLS])
+    n = int(model.tallies[codes.TALLY_SPELLS])
     s = model.spells
     df = pd.DataFrame({name: np.asarray(arr[:n]) for name, arr in zip(s._fields, s)})
     df = df[df.release_week >= model.burn_in_weeks].reset_index(drop=True)

@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from . import kernels, outcomes  # noqa: E402
+from . import codes, outcomes  # noqa: E402
+from .codes import WEEKS_PER_YEAR  # noqa: E402
 from .results import atomic_path  # noqa: E402
 
 if TYPE_CHECKING:
@@ -31,17 +32,17 @@ def _save(fig, path: Path) -> None:
 
 def _shade_burn_in(ax, model: ViolencePreventionModel) -> None:
     if model.burn_in_weeks:
-        ax.axvspan(-model.burn_in_weeks / 52, 0, color="0.9", label="burn-in (discarded)")
+        ax.axvspan(-model.burn_in_weeks / WEEKS_PER_YEAR, 0, color="0.9", label="burn-in (discarded)")
 
 
 def violence_and_incarceration(model: ViolencePreventionModel, path: Path) -> None:
     h = model.history[:model.week].astype(np.int64)
-    pop = h[:, kernels.POPULATION].sum(axis=(1, 2))
-    years = (np.arange(h.shape[0]) - model.burn_in_weeks) / 52
-    violent = h[:, kernels.VIOLENT_OFFENCES].sum(axis=(1, 2)) / pop * 52e5
+    pop = h[:, codes.POPULATION].sum(axis=(1, 2))
+    years = (np.arange(h.shape[0]) - model.burn_in_weeks) / WEEKS_PER_YEAR
+    violent = h[:, codes.VIOLENT_OFFENCES].sum(axis=(1, 2)) / pop * (WEEKS_PER_YEAR * 1e5)
     # 13-week centred mean (shorter at the ends): weekly counts of a small population are noisy.
     smooth = pd.Series(violent).rolling(13, center=True, min_periods=1).mean().to_numpy()
-    incarcerated = h[:, kernels.INCARCERATED_STOCK].sum(axis=(1, 2)) / pop * 1e5
+    incarcerated = h[:, codes.INCARCERATED_STOCK].sum(axis=(1, 2)) / pop * 1e5
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     _shade_burn_in(ax1, model)
     ax1.plot(years, violent, color=PALETTE["violence"], alpha=0.25, lw=0.8, label="weekly")
@@ -61,8 +62,8 @@ def violence_and_incarceration(model: ViolencePreventionModel, path: Path) -> No
 
 def age_crime_curve(model: ViolencePreventionModel, path: Path) -> None:
     after = model.history[model.burn_in_weeks:model.week].astype(np.int64).sum(axis=0)
-    offences = after[kernels.VIOLENT_OFFENCES] + after[kernels.OTHER_OFFENCES]  # [sex, band]
-    person_years = after[kernels.POPULATION] / 52
+    offences = after[codes.VIOLENT_OFFENCES] + after[codes.OTHER_OFFENCES]  # [sex, band]
+    person_years = after[codes.POPULATION] / WEEKS_PER_YEAR
     x = np.arange(len(model.band_labels))
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for s, sex in enumerate(outcomes.SEXES):
@@ -84,7 +85,7 @@ def recidivism_curve(model: ViolencePreventionModel, path: Path) -> None:
     for event, style in (("rearrest", "-"), ("reincarceration", "--")):
         times, survival = outcomes.kaplan_meier(spells[f"{event}_weeks"].to_numpy(),
                                                 spells[f"{event}_event"].to_numpy())
-        ax.step(np.concatenate(([0], times / 52)), np.concatenate(([0], 1 - survival)),
+        ax.step(np.concatenate(([0], times / WEEKS_PER_YEAR)), np.concatenate(([0], 1 - survival)),
                 where="post", ls=style, color=PALETTE["model"], label=f"model: {event}")
     ax.plot(list(BJS_2005), list(BJS_2005.values()), "o", color=PALETTE["target"],
             label="BJS 2005 cohort: re-arrest")
@@ -190,7 +191,7 @@ def weekly_by_scenario(done, sweep_dir: Path, path: Path,
                 continue
             ts = pd.read_parquet(ts_path, columns=["year", "burn_in", "population", column])
             ts = ts[~ts.burn_in]
-            rate = ts[column] / ts.population * 52e5
+            rate = ts[column] / ts.population * WEEKS_PER_YEAR * 1e5
             series.append(rate.rolling(13, center=True, min_periods=1).mean().to_numpy())
         if not series:
             continue
@@ -203,7 +204,7 @@ def weekly_by_scenario(done, sweep_dir: Path, path: Path,
                         np.percentile(stack, 90, axis=0), color=color, alpha=0.15, lw=0)
         starts = done[done.scenario == scenario].filter(like=".start_week").iloc[0].dropna()
         for start in set(starts.astype(float)):
-            ax.axvline(start / 52, color=color, ls=":", lw=1)
+            ax.axvline(start / WEEKS_PER_YEAR, color=color, ls=":", lw=1)
     ax.set_xlabel("years after burn-in (dotted: a program starts)")
     ax.set_ylabel("violent incidents per 100,000 a year\n(13-week mean)")
     ax.set_title("Violence by scenario: median over seeds, 10-90% band")

@@ -27,12 +27,15 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numba import njit
 
-from . import kernels, rng
-from .config import PROGRAM_KINDS, RISK_FACTORS, MIN_AGE, ProgramConfig, VpsimConfig, band_labels
-from .kernels import (C_ARRESTS, C_VIOLENT_ARRESTS, C_WEEKS, COMPLETER, DECLINED, DROPOUT,
-                      INTERRUPTION_WEEKS, N_COMMUNITY_STATS, N_PROGRAM_STATS,
-                      NOT_OFFERED, P_ARRESTS, P_VIOLENT_ARRESTS, P_WEEKS, SCHOOL_WEEKS,
-                      WAITLISTED)
+from . import rng
+from .codes import (COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS, COMPARISON_WEEKS, COMPLETER,
+                    DEAD, DECLINED, DROPOUT, INCARCERATED, INTERRUPTION_WEEKS, JUSTICE_STATES,
+                    MIN_AGE, N_COMMUNITY_STATS, N_PROGRAM_STATS, NEVER, NOT_OFFERED,
+                    PARTICIPANT_ARRESTS, PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS,
+                    RISK_FACTORS, SCHOOL_WEEKS, TARGET_FREE, TARGET_INCARCERATED,
+                    TARGET_RELEASED, WAITLISTED, WEEKS_PER_YEAR, age_in_years, band_labels,
+                    decay_rate)
+from .config import PROGRAM_KINDS, ProgramConfig, VpsimConfig
 from .rng import uniform, uniforms
 
 if TYPE_CHECKING:
@@ -40,8 +43,6 @@ if TYPE_CHECKING:
 
 INDIVIDUAL = ("cbt_youth", "focused_deterrence", "prison_rehabilitation", "reentry_employment")
 
-# Justice-state codes of targeting.
-JUSTICE_CODES = {"free": 0, "incarcerated": 1, "released": 2, "any": 3}
 
 class ProgramTables(NamedTuple):
     """What the kernels read and write about programs (K individual programs, C communities)."""
@@ -56,10 +57,10 @@ class ProgramTables(NamedTuple):
     ind_min_age: np.ndarray  # [K] eligible ages (comparison window), int64
     ind_max_age: np.ndarray
     ind_status: np.ndarray  # [K, N] int8
-    ind_week_start: np.ndarray  # [K, N] int32
-    ind_week_end: np.ndarray  # [K, N] int32
+    ind_start_week: np.ndarray  # [K, N] int32
+    ind_end_week: np.ndarray  # [K, N] int32
     ind_stats: np.ndarray  # [K, sex, age, N_PROGRAM_STATS] int64
-    school_since: np.ndarray  # [C] int32: week covered from (kernels.NEVER: not covered)
+    school_since: np.ndarray  # [C] int32: week covered from (NEVER: not covered)
     school_min_age: int
     school_max_age: int
     school_log_effect: np.ndarray  # [sex, band]
@@ -82,7 +83,7 @@ class Eligibility(NamedTuple):
     min_risk: float  # static risk at least this (the percentile resolved)
     required_flags: int  # risk-factor bits all required
     community_mask: np.ndarray  # [community] bool
-    justice_code: int  # JUSTICE_CODES
+    justice_code: int  # codes.TARGET_FREE ... TARGET_ANY
     released_within: int  # weeks since release, for justice_code 'released'
     leaving_age_weeks: int  # residents this old leave the population this week
 
@@ -127,15 +128,15 @@ def scan_eligible(week, k, r, pt, min_age, max_age, sex_mask, min_risk, required
     for i in range(r.birth_week.shape[0]):
         s = pt.ind_status[k, i]
         if s == COMPLETER or s == DROPOUT:
-            if week < pt.ind_week_end[k, i]:
+            if week < pt.ind_end_week[k, i]:
                 n_active += 1
             continue
         if s == DECLINED:
             continue
         state = r.justice_state[i]
-        if state == kernels.DEAD or week - r.birth_week[i] >= leaving_age_weeks:
+        if state == DEAD or week - r.birth_week[i] >= leaving_age_weeks:
             continue  # leaves the population this week (intakes run before demography)
-        age = (week - r.birth_week[i]) // 52
+        age = (week - r.birth_week[i]) // WEEKS_PER_YEAR
         if age < min_age or age > max_age:
             continue
         if not sex_mask[r.sex[i]]:
@@ -146,12 +147,12 @@ def scan_eligible(week, k, r, pt, min_age, max_age, sex_mask, min_risk, required
             continue
         if not community_mask[r.community[i]]:
             continue
-        if justice_code == 0 and state == kernels.INCARCERATED:
+        if justice_code == TARGET_FREE and state == INCARCERATED:
             continue
-        if justice_code == 1 and state != kernels.INCARCERATED:
+        if justice_code == TARGET_INCARCERATED and state != INCARCERATED:
             continue
-        if justice_code == 2 and (state == kernels.INCARCERATED
-                                  or week - r.week_released[i] > released_within):
+        if justice_code == TARGET_RELEASED and (state == INCARCERATED
+                                  or week - r.release_week[i] > released_within):
             continue
         out[n_eligible] = i
         n_eligible += 1
@@ -172,7 +173,7 @@ def offer_places(week, k, key, candidates, n_offers, uptake, completion, duratio
         i = candidates[j]
         if j >= n_offers:
             pt.ind_status[k, i] = WAITLISTED  # until the next intake: the comparison group
-            pt.ind_week_start[k, i] = week
+            pt.ind_start_week[k, i] = week
             continue
         stream = rng.PROGRAM + 4 * k
         if uniform(key, week, i, stream) >= uptake:
@@ -184,8 +185,8 @@ def offer_places(week, k, key, candidates, n_offers, uptake, completion, duratio
             status = DROPOUT
             end = week + 1 + np.int64(uniform(key, week, i, stream + 2) * (duration - 1))
         pt.ind_status[k, i] = status
-        pt.ind_week_start[k, i] = week
-        pt.ind_week_end[k, i] = end
+        pt.ind_start_week[k, i] = week
+        pt.ind_end_week[k, i] = end
         enrolled[n_enrolled] = i
         starts[n_enrolled] = week
         ends[n_enrolled] = end
@@ -201,14 +202,14 @@ def empty_tables(n_residents: int, n_communities: int, n_bands: int) -> ProgramT
         ind_intake_interval=np.zeros(0, np.int64), ind_min_age=np.zeros(0, np.int64),
         ind_max_age=np.zeros(0, np.int64),
         ind_status=np.zeros((0, n_residents), np.int8),
-        ind_week_start=np.zeros((0, n_residents), np.int32),
-        ind_week_end=np.zeros((0, n_residents), np.int32),
+        ind_start_week=np.zeros((0, n_residents), np.int32),
+        ind_end_week=np.zeros((0, n_residents), np.int32),
         ind_stats=np.zeros((0, 2, 1, N_PROGRAM_STATS), np.int64),
-        school_since=np.full(n_communities, kernels.NEVER, np.int32),
+        school_since=np.full(n_communities, NEVER, np.int32),
         school_min_age=0, school_max_age=-1, school_log_effect=np.zeros((2, n_bands)),
         school_rate=1.0, school_horizon=0,
         interruption_cover=np.zeros(n_communities, np.int8),
-        interruption_log_effect=np.zeros((2, n_bands)), interruption_window=52,
+        interruption_log_effect=np.zeros((2, n_bands)), interruption_window=WEEKS_PER_YEAR,
         community_stats=np.zeros(N_COMMUNITY_STATS, np.int64),
         community_covered=np.zeros(n_communities, np.int8),
         acts_on_residents=0,
@@ -278,7 +279,7 @@ class ProgramBook:
         K = len(individual)
         if K:
             log_effects = np.stack([_log_effect_table(p.config, labels) for p in individual])
-            rates = np.array([math.log(2) / p.config.half_life_weeks for p in individual])
+            rates = np.array([decay_rate(p.config.half_life_weeks) for p in individual])
             t = t._replace(
                 ind_log_effect=log_effects, ind_rate=rates,
                 ind_horizon=np.array([_horizon(log_effects[k], rates[k]) for k in range(K)],
@@ -294,15 +295,15 @@ class ProgramBook:
                 ind_min_age=np.array([p.config.targeting.min_age for p in individual], np.int64),
                 ind_max_age=np.array([p.config.targeting.max_age for p in individual], np.int64),
                 ind_status=np.zeros((K, n_residents), np.int8),
-                ind_week_start=np.zeros((K, n_residents), np.int32),
-                ind_week_end=np.zeros((K, n_residents), np.int32),
+                ind_start_week=np.zeros((K, n_residents), np.int32),
+                ind_end_week=np.zeros((K, n_residents), np.int32),
                 ind_stats=np.zeros((K, 2, cfg.population.max_age + 1, N_PROGRAM_STATS),
                                    np.int64),
             )
         school = self.by_kind("school_education")
         if school is not None:
             log_effect = _log_effect_table(school.config, labels)
-            rate = math.log(2) / school.config.half_life_weeks
+            rate = decay_rate(school.config.half_life_weeks)
             t = t._replace(school_min_age=max(MIN_AGE, school.config.targeting.min_age),
                            school_max_age=school.config.targeting.max_age,
                            school_log_effect=log_effect, school_rate=rate,
@@ -372,7 +373,7 @@ class ProgramBook:
             sex_mask=np.array([s in t.sexes for s in ("female", "male")]),
             min_risk=min_risk, required_flags=flags,
             community_mask=p.covered if p.covered is not None else np.ones(n_communities, bool),
-            justice_code=JUSTICE_CODES[t.justice_state],
+            justice_code=JUSTICE_STATES.index(t.justice_state),
             released_within=t.released_within_weeks, leaving_age_weeks=leaving_age_weeks)
 
     def _intake(self, model: ViolencePreventionModel, p: Program, week: int) -> None:
@@ -411,7 +412,7 @@ class ProgramBook:
         n = offer_places(week, p.index, key, candidates, n_offers, p.uptake, p.completion,
                          c.duration_weeks, self.tables, starts, ends, enrolled)
         who = enrolled[:n]
-        return Intake(sex=r.sex[who], age=(week - r.birth_week[who]) // 52, start=starts[:n],
+        return Intake(sex=r.sex[who], age=age_in_years(week, r.birth_week[who]), start=starts[:n],
                       end=ends[:n], waiting=len(candidates) - n_offers)
 
     def record_intake(self, model: ViolencePreventionModel, p: Program, week: int,
@@ -452,7 +453,7 @@ class ProgramBook:
                      "weeks_running": p.weeks_running}
             if p.level == "individual":
                 k = p.index
-                ended = (t.ind_week_end[k] <= week - 1)
+                ended = (t.ind_end_week[k] <= week - 1)
                 entry.update({
                     "participants": p.participants,
                     "completions": int(((t.ind_status[k] == COMPLETER) & ended).sum()),
@@ -493,24 +494,24 @@ def _comparison(stats: np.ndarray) -> dict:
     list builds up when many are eligible at once.
     """
     s = stats.reshape(-1, N_PROGRAM_STATS).astype(float)
-    both = (s[:, P_WEEKS] > 0) & (s[:, C_WEEKS] > 0)
+    both = (s[:, PARTICIPANT_WEEKS] > 0) & (s[:, COMPARISON_WEEKS] > 0)
     out = {
-        "participant_years": float(s[:, P_WEEKS].sum() / 52),
-        "participant_arrests_per_year": _rate(s[:, P_ARRESTS].sum(), s[:, P_WEEKS].sum()),
-        "participant_violent_arrests_per_year": _rate(s[:, P_VIOLENT_ARRESTS].sum(),
-                                                      s[:, P_WEEKS].sum()),
-        "comparison_years": float(s[:, C_WEEKS].sum() / 52),
-        "comparison_arrests_per_year": _rate(s[:, C_ARRESTS].sum(), s[:, C_WEEKS].sum()),
-        "comparison_violent_arrests_per_year": _rate(s[:, C_VIOLENT_ARRESTS].sum(),
-                                                     s[:, C_WEEKS].sum()),
+        "participant_years": float(s[:, PARTICIPANT_WEEKS].sum() / WEEKS_PER_YEAR),
+        "participant_arrests_per_year": _rate(s[:, PARTICIPANT_ARRESTS].sum(), s[:, PARTICIPANT_WEEKS].sum()),
+        "participant_violent_arrests_per_year": _rate(s[:, PARTICIPANT_VIOLENT_ARRESTS].sum(),
+                                                      s[:, PARTICIPANT_WEEKS].sum()),
+        "comparison_years": float(s[:, COMPARISON_WEEKS].sum() / WEEKS_PER_YEAR),
+        "comparison_arrests_per_year": _rate(s[:, COMPARISON_ARRESTS].sum(), s[:, COMPARISON_WEEKS].sum()),
+        "comparison_violent_arrests_per_year": _rate(s[:, COMPARISON_VIOLENT_ARRESTS].sum(),
+                                                     s[:, COMPARISON_WEEKS].sum()),
     }
-    for name, p_col, c_col in (("arrests", P_ARRESTS, C_ARRESTS),
-                               ("violent_arrests", P_VIOLENT_ARRESTS, C_VIOLENT_ARRESTS)):
-        expected = (s[both, P_WEEKS] * s[both, c_col] / s[both, C_WEEKS]).sum()
+    for name, p_col, c_col in (("arrests", PARTICIPANT_ARRESTS, COMPARISON_ARRESTS),
+                               ("violent_arrests", PARTICIPANT_VIOLENT_ARRESTS, COMPARISON_VIOLENT_ARRESTS)):
+        expected = (s[both, PARTICIPANT_WEEKS] * s[both, c_col] / s[both, COMPARISON_WEEKS]).sum()
         observed = s[both, p_col].sum()
         out[f"standardised_{name}_ratio"] = float(observed / expected) if expected > 0 else None
     return out
 
 
 def _rate(events: float, weeks: float) -> float | None:
-    return float(events / weeks * 52) if weeks > 0 else None
+    return float(events / weeks * WEEKS_PER_YEAR) if weeks > 0 else None

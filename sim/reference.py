@@ -5,25 +5,23 @@ same over arrays, compiled; this file is its oracle: on the same population, pee
 communities, with the same counter-based random numbers, the two give bit-identical runs
 (`tests/test_reference.py`), and it is the baseline of `experiments/benchmark.py`.
 
-A `Resident` is a `mesa.Agent`. `ReferenceModel` is the engine's Mesa model with the resident
-kernels replaced by Mesa stepping its residents in slot order (a slot is a resident's place in
-the population; a new entrant takes the slot of whoever left). One week:
+A `Resident` is a `mesa.Agent`. `ReferenceModel` is the engine's Mesa model (`sim.model`, whose
+`STAGES` order the week) with the stages it restates overridden:
 
-2. programs: start programs, intakes (`ReferenceProgramBook.offer`: `Resident.is_eligible`,
-   then offers in priority order);
-1. demography: killed last week or too old, a resident leaves, and a 10-year-old entrant takes
-   the slot (`Resident.grow_older`);
-3, 5, 6. each resident: peer exposure fades; release at the end of a sentence; offending (the
-   offence is queued); supervision ends or is revoked (`Resident.live_week`);
-4, 5, 7. each queued offence, in slot order: a victim, lethality, peer exposure, arrest,
-   conviction, sentence (`Resident.commit_offence`);
-7. communities: violence average, collective efficacy (`_update_communities`, numpy over
-   communities, shared with the engine);
-8. record: counts by statistic, sex and age band; release spells.
+- programs: intakes over `Resident`s (`ReferenceProgramBook.offer`: `Resident.is_eligible`, then
+  offers in priority order);
+- residents: Mesa steps the residents in slot order (a slot is a resident's place in the
+  population; a new entrant takes the slot of whoever left): first demography for everyone
+  (killed last week or too old, a resident leaves, and a 10-year-old entrant takes the slot:
+  `Resident.grow_older`), then each resident's week: peer exposure fades; release at the end
+  of a sentence; offending (the offence is queued); supervision ends or is revoked
+  (`Resident.live_week`);
+- offences: each queued offence, in slot order: a victim, lethality, peer exposure, arrest,
+  conviction, sentence (`Resident.commit_offence`).
 
-The engine interleaves stage 1 with stages 3-6 resident by resident; doing stage 1 for everyone
-first gives the same result, because both touch only the resident's own state and no draw depends
-on the order.
+The communities and record stages are the engine's. The engine interleaves demography with the
+rest of a resident's week, resident by resident; doing demography for everyone first gives the
+same result, because both touch only the resident's own state and no draw depends on the order.
 
 Scope: the resident rules (everything the engine compiles) and the program intakes are written
 out here. Building the population, the networks and the communities, the community update and
@@ -40,16 +38,19 @@ import mesa
 from mesa.agentset import AgentSet
 import numpy as np
 
-from . import kernels, programs, rng
-from .kernels import (
-    ADMISSIONS, ARRESTS, C_ARRESTS, C_VIOLENT_ARRESTS, C_WEEKS, COMPLETER, DEAD, DECLINED,
-    DISENGAGEMENT, DROPOUT, EXPOSURE_FLOOR, FAMILY_ADVERSITY, FIREARM_ACCESS, FREE,
-    GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, INTERRUPTION_WEEKS,
-    N_INCARCERATED, N_SPELLS, NEVER, NEW_VICTIMS, NOT_OFFERED, OTHER_OFFENCES, P_ARRESTS,
-    P_VIOLENT_ARRESTS, P_WEEKS, POPULATION, RELEASES, SCHOOL_WEEKS, SUBSTANCE_USE, SUPERVISED,
-    SUPERVISED_STOCK, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES, WAITLISTED,
+from . import programs, rng
+from .codes import (
+    ADMISSIONS, ARRESTS, COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS, COMPARISON_WEEKS,
+    COMPLETER, DEAD, DECLINED, DISENGAGEMENT, DROPOUT, FAMILY_ADVERSITY, FIREARM_ACCESS, FREE,
+    GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, INTERRUPTION_WEEKS, N_STATS,
+    NEVER, NEW_VICTIMS, NOT_OFFERED, OTHER_OFFENCES, PARTICIPANT_ARRESTS,
+    PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS, POPULATION, RELEASES, SCHOOL_WEEKS,
+    SUBSTANCE_USE, SUPERVISED, SUPERVISED_STOCK, TALLY_INCARCERATED, TALLY_SPELLS,
+    TARGET_FREE, TARGET_INCARCERATED, TARGET_RELEASED, VICTIMISATIONS, VIOLENT_ARRESTS,
+    VIOLENT_OFFENCES, WAITLISTED, WEEKS_PER_YEAR,
 )
-from .model import WEEKS_PER_YEAR, ViolencePreventionModel
+from .kernels import EXPOSURE_FLOOR
+from .model import ViolencePreventionModel
 
 COUNT_CAP = 32767  # prior arrests, convictions and victimisations are 16-bit counts
 
@@ -124,11 +125,11 @@ class Resident(mesa.Agent):
         flags = 0
         gang_logit = p.logit_gang_male if male else p.logit_gang_female
         for flag, stream, logit, log_hr in (
-                (FAMILY_ADVERSITY, 3, p.logit_family_adversity, p.hr_family_adversity),
-                (DISENGAGEMENT, 4, p.logit_disengagement, p.hr_disengagement),
-                (SUBSTANCE_USE, 5, p.logit_substance_use, p.hr_substance_use),
-                (GANG_MEMBERSHIP, 6, gang_logit, p.hr_gang),
-                (FIREARM_ACCESS, 7, p.logit_firearm, p.hr_firearm)):
+                (FAMILY_ADVERSITY, 3, p.logit_family_adversity, p.log_hr_family_adversity),
+                (DISENGAGEMENT, 4, p.logit_disengagement, p.log_hr_disengagement),
+                (SUBSTANCE_USE, 5, p.logit_substance_use, p.log_hr_substance_use),
+                (GANG_MEMBERSHIP, 6, gang_logit, p.log_hr_gang),
+                (FIREARM_ACCESS, 7, p.logit_firearm, p.log_hr_firearm)):
             if self.draw(week, rng.ENTRANT + stream) < _logistic(logit + shift):
                 flags |= flag
                 log_risk += log_hr
@@ -137,11 +138,11 @@ class Resident(mesa.Agent):
         self.risk_flags = flags
         self.static_risk = single(math.exp(log_risk))
         self.justice_state = FREE
-        self.week_released = NEVER
-        self.week_sentence_ends = NEVER
-        self.week_supervision_ends = NEVER
-        self.week_last_arrest = NEVER
-        self.week_victimised = NEVER
+        self.release_week = NEVER
+        self.sentence_end_week = NEVER
+        self.supervision_end_week = NEVER
+        self.last_arrest_week = NEVER
+        self.victimised_week = NEVER
         self.prior_arrests = 0
         self.convictions = 0
         self.victimisations = 0
@@ -156,7 +157,7 @@ class Resident(mesa.Agent):
         if self.justice_state == DEAD or week - self.birth_week >= model.params.max_age_weeks:
             self.close_spell(week)  # follow-up censored: left the population
             if self.justice_state == INCARCERATED:
-                model.tallies[N_INCARCERATED] -= 1
+                model.tallies[TALLY_INCARCERATED] -= 1
             self.remove()
             Resident.enter(model, self.slot, week, week - model.params.min_age_weeks)
 
@@ -174,7 +175,7 @@ class Resident(mesa.Agent):
             self.exposure = single(e) if e > EXPOSURE_FLOOR else 0.0
         if self.justice_state == INCARCERATED:
             model.count(INCARCERATED_STOCK, sex, band)
-            if week >= self.week_sentence_ends:  # 6. release
+            if week >= self.sentence_end_week:  # 6. release
                 self.release(week, age)
                 model.count(RELEASES, sex, band)
             return
@@ -188,7 +189,7 @@ class Resident(mesa.Agent):
         # 5. supervision: its term ends, or a technical violation sends the resident back
         if self.justice_state == SUPERVISED:
             model.count(SUPERVISED_STOCK, sex, band)
-            if week >= self.week_supervision_ends:
+            if week >= self.supervision_end_week:
                 self.justice_state = FREE
             elif self.draw(week, rng.REVOCATION) < p.revocation_probability:
                 self.admit(week, p.revocation_weeks)
@@ -206,12 +207,12 @@ class Resident(mesa.Agent):
         hazard = (model.base_hazard[sex][age] * self.static_risk
                   * model.community_hazard_now[self.community])
         x = p.peer_contagion * self.exposure
-        since_release = week - self.week_released
+        since_release = week - self.release_week
         if since_release < p.prior_incarceration_horizon:
             x += p.prior_incarceration * math.exp(-p.prior_incarceration_rate * since_release)
         if since_release < p.post_release_horizon:
             x += p.post_release * math.exp(-p.post_release_rate * since_release)
-        since_victimised = week - self.week_victimised
+        since_victimised = week - self.victimised_week
         if since_victimised < p.retaliation_horizon:
             x += p.retaliation * math.exp(-p.retaliation_rate * since_victimised)
         if x != 0.0:
@@ -246,9 +247,9 @@ class Resident(mesa.Agent):
             if status in (COMPLETER, DROPOUT):
                 start, end = self.program_start[k], self.program_end[k]
                 if week < end:
-                    book.tables.ind_stats[k, sex, age, P_WEEKS] += 1
+                    book.tables.ind_stats[k, sex, age, PARTICIPANT_WEEKS] += 1
                 after_release = book.tables.ind_after_release[k]
-                if after_release and self.week_released < start:
+                if after_release and self.release_week < start:
                     continue
                 log_effect = book.log_effect[k][sex][band]
                 x = 0.0
@@ -256,8 +257,8 @@ class Resident(mesa.Agent):
                     x = log_effect
                 elif status == COMPLETER:
                     since = end
-                    if after_release and self.week_released > since:
-                        since = self.week_released
+                    if after_release and self.release_week > since:
+                        since = self.release_week
                     if week - since < book.horizon[k]:
                         x = log_effect * math.exp(-book.rate[k] * (week - since))
                 if book.violent_only[k]:
@@ -265,7 +266,7 @@ class Resident(mesa.Agent):
                 else:
                     x_all += x
             elif status == WAITLISTED and self.is_comparison(k, week, age):
-                book.tables.ind_stats[k, sex, age, C_WEEKS] += 1
+                book.tables.ind_stats[k, sex, age, COMPARISON_WEEKS] += 1
         return x_all, x_violent
 
     def is_comparison(self, k: int, week: int, age: int) -> bool:
@@ -293,7 +294,7 @@ class Resident(mesa.Agent):
                     x_all += t.school_log_effect[sex, band] * math.exp(
                         -t.school_rate * (week - left_school))
         if t.interruption_cover[c] and (
-                self.exposure > 0.0 or week - self.week_victimised < t.interruption_window):
+                self.exposure > 0.0 or week - self.victimised_week < t.interruption_window):
             x_violent += t.interruption_log_effect[sex, band]
             t.community_stats[INTERRUPTION_WEEKS] += 1
         return x_all, x_violent
@@ -334,7 +335,7 @@ class Resident(mesa.Agent):
             return
         self.record_program_arrest(week, age, sex, violent, enrolled)
         self.prior_arrests = min(COUNT_CAP, self.prior_arrests + 1)
-        self.week_last_arrest = week
+        self.last_arrest_week = week
         model.count(ARRESTS, sex, band)
         if violent:
             model.count(VIOLENT_ARRESTS, sex, band)
@@ -361,7 +362,7 @@ class Resident(mesa.Agent):
             model.count(ADMISSIONS, sex, band)
         elif p.probation_weeks > 0:
             self.justice_state = SUPERVISED
-            self.week_supervision_ends = max(self.week_supervision_ends, week + p.probation_weeks)
+            self.supervision_end_week = max(self.supervision_end_week, week + p.probation_weeks)
 
     def harm(self, victim: Resident, week: int) -> bool:
         """The victim's side of a violent offence; True if it kills."""
@@ -369,9 +370,9 @@ class Resident(mesa.Agent):
         model.incidents[victim.community] += 1
         vsex, vband = victim.sex, model.band_of_age[victim.age(week)]
         model.count(VICTIMISATIONS, vsex, vband)
-        if victim.week_victimised < model.year_start:
+        if victim.victimised_week < model.year_start:
             model.count(NEW_VICTIMS, vsex, vband)
-        victim.week_victimised = week
+        victim.victimised_week = week
         victim.victimisations = min(COUNT_CAP, victim.victimisations + 1)
         lethality = p.lethality
         if self.risk_flags & FIREARM_ACCESS:
@@ -424,8 +425,8 @@ class Resident(mesa.Agent):
     def admit(self, week: int, weeks: int) -> None:
         model = self.model
         self.justice_state = INCARCERATED
-        self.week_sentence_ends = week + weeks
-        model.tallies[N_INCARCERATED] += 1
+        self.sentence_end_week = week + weeks
+        model.tallies[TALLY_INCARCERATED] += 1
         if self.open_spell >= 0:  # re-incarcerated: the recidivism spell ends
             model.spells.reincarceration_week[self.open_spell] = week
             model.spells.end_week[self.open_spell] = week
@@ -434,15 +435,15 @@ class Resident(mesa.Agent):
     def release(self, week: int, age: int) -> None:
         """Out of prison, onto parole; a new recidivism spell opens."""
         model, p = self.model, self.model.params
-        model.tallies[N_INCARCERATED] -= 1
-        self.week_released = week
+        model.tallies[TALLY_INCARCERATED] -= 1
+        self.release_week = week
         if p.parole_weeks > 0:
             self.justice_state = SUPERVISED
-            self.week_supervision_ends = week + p.parole_weeks
+            self.supervision_end_week = week + p.parole_weeks
         else:
             self.justice_state = FREE
-        s = int(model.tallies[N_SPELLS])
-        model.tallies[N_SPELLS] = s + 1
+        s = int(model.tallies[TALLY_SPELLS])
+        model.tallies[TALLY_SPELLS] = s + 1
         spells = model.spells
         spells.resident[s] = self.slot
         spells.release_week[s] = week
@@ -466,13 +467,13 @@ class Resident(mesa.Agent):
         stats = self.model.book.tables.ind_stats
         for k, status in enumerate(self.status):
             if k in enrolled:
-                stats[k, sex, age, P_ARRESTS] += 1
+                stats[k, sex, age, PARTICIPANT_ARRESTS] += 1
                 if violent:
-                    stats[k, sex, age, P_VIOLENT_ARRESTS] += 1
+                    stats[k, sex, age, PARTICIPANT_VIOLENT_ARRESTS] += 1
             elif status == WAITLISTED and self.is_comparison(k, week, age):
-                stats[k, sex, age, C_ARRESTS] += 1
+                stats[k, sex, age, COMPARISON_ARRESTS] += 1
                 if violent:
-                    stats[k, sex, age, C_VIOLENT_ARRESTS] += 1
+                    stats[k, sex, age, COMPARISON_VIOLENT_ARRESTS] += 1
 
     def is_eligible(self, rule: programs.Eligibility, week: int) -> bool:
         """Within an individual program's targeting at an intake (before demography)."""
@@ -487,12 +488,12 @@ class Resident(mesa.Agent):
         if not rule.community_mask[self.community]:
             return False
         inside = self.justice_state == INCARCERATED
-        if rule.justice_code == programs.JUSTICE_CODES["free"]:
+        if rule.justice_code == TARGET_FREE:
             return not inside
-        if rule.justice_code == programs.JUSTICE_CODES["incarcerated"]:
+        if rule.justice_code == TARGET_INCARCERATED:
             return inside
-        if rule.justice_code == programs.JUSTICE_CODES["released"]:
-            return not inside and week - self.week_released <= rule.released_within
+        if rule.justice_code == TARGET_RELEASED:
+            return not inside and week - self.release_week <= rule.released_within
         return True
 
 
@@ -613,8 +614,8 @@ class ReferenceModel(ViolencePreventionModel):
                 setattr(resident, name, values[i])
             for k in range(len(resident.status)):
                 resident.status[k] = int(pt.ind_status[k, i])
-                resident.program_start[k] = int(pt.ind_week_start[k, i])
-                resident.program_end[k] = int(pt.ind_week_end[k, i])
+                resident.program_start[k] = int(pt.ind_start_week[k, i])
+                resident.program_end[k] = int(pt.ind_end_week[k, i])
             self.slots[i] = resident
         self.residents_are_agents = True
 
@@ -628,46 +629,48 @@ class ReferenceModel(ViolencePreventionModel):
         for k in range(pt.ind_status.shape[0]):
             pt.ind_status[k] = [resident.status[k] for resident in self.slots]
             held = pt.ind_status[k] != NOT_OFFERED  # the engine keeps stale weeks otherwise
-            pt.ind_week_start[k, held] = [res.program_start[k] for res in self.slots
+            pt.ind_start_week[k, held] = [res.program_start[k] for res in self.slots
                                           if res.status[k] != NOT_OFFERED]
-            pt.ind_week_end[k, held] = [res.program_end[k] for res in self.slots
+            pt.ind_end_week[k, held] = [res.program_end[k] for res in self.slots
                                         if res.status[k] != NOT_OFFERED]
 
     def count(self, stat: int, sex: int, band: int) -> None:
         self.week_counts[stat][sex][band] += 1
 
+    # -- the stages the reference restates; the rest of the week is the engine's -------------
     def step(self) -> None:
-        if self.week < self.engine_weeks:
-            super().step()
-            return
-        if not self.residents_are_agents:
+        super().step()
+        if self.finished:
+            self.write_back()
+
+    def _run_programs(self, week: int) -> None:
+        """Stage "programs", with intakes over `Resident`s once they have taken over."""
+        if week >= self.engine_weeks and not self.residents_are_agents:
             self._take_over()
-        week = self.week
-        self._reserve_spells()
+        super()._run_programs(week)
+
+    def _live_week(self, week: int) -> None:
+        """Stage "residents": Mesa steps every `Resident`, demography first."""
+        if week < self.engine_weeks:
+            return super()._live_week(week)
         n_bands = len(self.band_labels)
-        self.week_counts = [[[0] * n_bands for _ in range(2)] for _ in range(kernels.N_STATS)]
+        self.week_counts = [[[0] * n_bands for _ in range(2)] for _ in range(N_STATS)]
         self.incidents = [0] * len(self.community_size)
         self.offences: list[tuple[Resident, bool]] = []
         self.year_start = week - week % WEEKS_PER_YEAR
-        self.programs.step(self, week)  # 2. programs
-        self.police_presence = self._base_police_presence * self.programs.police_multiplier(
-            len(self.police_presence))
-        self.police_presence_now = self.police_presence.tolist()
         self.community_hazard_now = self.community_hazard.tolist()
-        AgentSet(self.slots, random=self.random).do("grow_older")  # 1. demography
-        AgentSet(self.slots, random=self.random).do("live_week")  # 3, 5, 6
-        for offender, violent in self.offences:  # 4, 5, 7, in slot order
+        AgentSet(self.slots, random=self.random).do("grow_older")  # demography
+        AgentSet(self.slots, random=self.random).do("live_week")  # release, offending, ...
+
+    def _resolve_offences(self, week: int) -> None:
+        """Stage "offences": each queued offence, in slot order."""
+        if week < self.engine_weeks:
+            return super()._resolve_offences(week)
+        self.police_presence_now = self.police_presence.tolist()
+        for offender, violent in self.offences:
             offender.commit_offence(violent)
         self._counts[:] = self.week_counts
         self._incidents[:] = self.incidents
-        self._update_communities()  # 7. communities
-        self.history[week] = self._counts  # 8. record
-        if week >= self.burn_in_weeks:
-            self.community_incidents_after_burn_in += self._incidents
-        self.week = week + 1
-        self.datacollector.collect(self)
-        if self.finished:
-            self.write_back()
 
 
 __all__ = ["Resident", "ReferenceModel", "ReferenceProgramBook", "uniform", "normal"]

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from sim import kernels, population, programs
-from sim.config import AGE_BAND_EDGES, VpsimConfig
-from sim.kernels import INCARCERATED, N_INCARCERATED, N_SPELLS, NEVER, SUPERVISED
-from sim.model import kernel_params
+from sim.codes import (AGE_BAND_EDGES, INCARCERATED, N_STATS, N_TALLIES, NEVER, SUPERVISED,
+                       TALLY_INCARCERATED, TALLY_SPELLS, WEEKS_PER_YEAR)
+from sim.config import VpsimConfig
+from sim.kernels import params_from_config
 from sim.rng import run_key
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,8 +30,6 @@ VPSIM = str(Path(sys.executable).parent / "vpsim")
 
 FORCE = 50.0
 """A weekly hazard that forces an offence: P(offend) = 1 - exp(-50) == 1.0 in float64."""
-
-WEEKS_PER_YEAR = 52
 
 
 def uint64_key(seed: int) -> np.uint64:
@@ -77,7 +76,7 @@ class TinyWorld:
             retaliation=0.0, prior_incarceration=0.0, post_release=0.0, victim_among_peers=0.0,
             victim_in_own_community=1.0)
         deterministic.update(param_changes)
-        self.params = forced(kernel_params(cfg, uint64_key(seed)), **deterministic)
+        self.params = forced(params_from_config(cfg, uint64_key(seed)), **deterministic)
         peer_ptr, peer_idx = peer_csr(n, ties)
         self.tables = kernels.Tables(
             base_hazard=np.zeros((2, self.MAX_AGE + 1)),
@@ -94,14 +93,14 @@ class TinyWorld:
         r = population.allocate(n)
         r.birth_week[:] = -30 * WEEKS_PER_YEAR
         r.static_risk[:] = 1.0
-        for name in ("week_released", "week_sentence_ends", "week_supervision_ends",
-                     "week_last_arrest", "week_victimised"):
+        for name in ("release_week", "sentence_end_week", "supervision_end_week",
+                     "last_arrest_week", "victimised_week"):
             getattr(r, name)[:] = NEVER
         r.open_spell[:] = -1
         self.residents = r
         self.spells = kernels.empty_spells(8)
-        self.tallies = np.zeros(kernels.N_TALLIES, np.int64)
-        self.counts = np.zeros((kernels.N_STATS, 2, len(AGE_BAND_EDGES)), np.int64)
+        self.tallies = np.zeros(N_TALLIES, np.int64)
+        self.counts = np.zeros((N_STATS, 2, len(AGE_BAND_EDGES)), np.int64)
         self.offences = np.empty(n, np.int32)
         self.released = np.empty(n, np.int32)
         self.community_hazard = np.ones(1)
@@ -127,20 +126,20 @@ class TinyWorld:
 
     def incarcerate(self, i: int, sentence_ends: int) -> None:
         self.residents.justice_state[i] = INCARCERATED
-        self.residents.week_sentence_ends[i] = sentence_ends
-        self.tallies[N_INCARCERATED] += 1
+        self.residents.sentence_end_week[i] = sentence_ends
+        self.tallies[TALLY_INCARCERATED] += 1
 
     def on_parole(self, i: int, released: int, supervision_ends: int, age: int = 30) -> int:
         """Resident `i` released in week `released`, with an open recidivism spell (returned)."""
-        r, s = self.residents, int(self.tallies[N_SPELLS])
+        r, s = self.residents, int(self.tallies[TALLY_SPELLS])
         r.justice_state[i] = SUPERVISED
-        r.week_released[i] = released
-        r.week_supervision_ends[i] = supervision_ends
+        r.release_week[i] = released
+        r.supervision_end_week[i] = supervision_ends
         r.open_spell[i] = s
         self.spells.resident[s] = i
         self.spells.release_week[s] = released
         self.spells.age_at_release[s] = age
-        self.tallies[N_SPELLS] = s + 1
+        self.tallies[TALLY_SPELLS] = s + 1
         return s
 
     # -- one week, as ViolencePreventionModel.step runs the kernels ------------------------
@@ -149,17 +148,16 @@ class TinyWorld:
         r, p, t = self.residents, self.params, self.tables
         self.counts[:] = 0
         self.incidents[:] = 0
-        n = kernels.step_residents(week, r, p, t, self.programs, self.community_hazard,
-                                   self.counts, self.offences, self.released, self.spells,
-                                   self.tallies)
+        w = kernels.Week(self.community_hazard, self.police, self.counts, self.incidents,
+                         self.offences, self.released)
+        rec = kernels.Records(self.spells, self.tallies)
+        n = kernels.step_residents(week, r, p, t, self.programs, w, rec)
         self.queued = self.offences[:n].copy()
-        kernels.process_offences(week, week - week % WEEKS_PER_YEAR, n, self.offences, r, p, t,
-                                 self.programs, self.police, self.counts, self.incidents, self.spells,
-                                 self.tallies)
+        kernels.process_offences(week, n, r, p, t, self.programs, w, rec)
         return self.queued
 
     def count(self, stat: int) -> int:
-        """This week's total of statistic `stat` (e.g. kernels.ARRESTS)."""
+        """This week's total of statistic `stat` (e.g. codes.ARRESTS)."""
         return int(self.counts[stat].sum())
 
 

@@ -18,7 +18,7 @@ from matplotlib.colors import to_rgb
 from helpers import PYTHON
 from sim import app
 from sim.config import PROGRAM_KINDS
-from sim.kernels import INCARCERATED, N_INCARCERATED
+from sim.codes import (INCARCERATED, TALLY_INCARCERATED)
 
 SHORT = ("burn_in_years=2", "years=3")  # for runs that need not be the real thing
 
@@ -249,10 +249,10 @@ def test_map_counts_and_colours_follow_the_model():
     for _ in range(20):
         model.step()
     in_prison, released = app.justice_counts(model)
-    assert in_prison.sum() == model.tallies[N_INCARCERATED]
+    assert in_prison.sum() == model.tallies[TALLY_INCARCERATED]
     r = model.residents
     assert released.sum() == int(((r.justice_state != INCARCERATED)
-                                  & (r.week_released >= model.week - 52)).sum())
+                                  & (r.release_week >= model.week - 52)).sum())
     # More recent violence, a darker colour (the map's YlOrRd scale).
     order = np.argsort(model.violence_rate)
     communities = sorted(model.agents, key=lambda c: c.index)

@@ -12,9 +12,9 @@ import yaml
 from PIL import Image
 
 from helpers import VPSIM, WEEKS_PER_YEAR
-from sim import population
+from sim import codes
 from sim.cli import HEADLINE
-from sim.kernels import STAT_NAMES
+from sim.codes import STAT_NAMES
 from sim.outcomes import RELEASE_AGE_GROUPS, SEXES
 
 YEARS, BURN_IN_YEARS = 3, 1
@@ -47,7 +47,7 @@ def run(tmp_path_factory):
         done=done, dir=run_dir, config=config,
         summary=json.loads((run_dir / "summary.json").read_text()),
         timeseries=pd.read_parquet(run_dir / "timeseries.parquet"),
-        bands=population.band_labels(config["population"]["max_age"]))
+        bands=codes.band_labels(config["population"]["max_age"]))
 
 
 def test_cli_prints_the_headline_table_and_the_run_directory(run):

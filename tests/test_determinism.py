@@ -6,7 +6,7 @@ import pytest
 
 from helpers import small_config, summaries_in_fresh_process
 from sim import outcomes
-from sim.kernels import ADMISSIONS, POPULATION
+from sim.codes import (ADMISSIONS, POPULATION)
 from sim.config import ConfigError, load
 from sim.model import ViolencePreventionModel
 from sim.results import write_json

@@ -14,12 +14,8 @@ from scipy import stats
 from helpers import FORCE, TinyWorld, WEEKS_PER_YEAR, uint64_key
 from sim import kernels
 from sim.config import VpsimConfig
-from sim.kernels import (ADMISSIONS, ARRESTS, DEAD, DISENGAGEMENT, FAMILY_ADVERSITY,
-                         FIREARM_ACCESS, FREE, GANG_MEMBERSHIP, HOMICIDES, INCARCERATED,
-                         INCARCERATED_STOCK, N_INCARCERATED, N_SPELLS, NEVER, NEW_VICTIMS,
-                         POPULATION, RELEASES, SUBSTANCE_USE, SUPERVISED, VICTIMISATIONS,
-                         VIOLENT_ARRESTS, VIOLENT_OFFENCES)
-from sim.model import kernel_params
+from sim.codes import (ADMISSIONS, ARRESTS, DEAD, DISENGAGEMENT, FAMILY_ADVERSITY, FIREARM_ACCESS, FREE, GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, NEVER, NEW_VICTIMS, POPULATION, RELEASES, SUBSTANCE_USE, SUPERVISED, TALLY_INCARCERATED, TALLY_SPELLS, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES)
+from sim.kernels import params_from_config
 
 MAX_AGE_WEEKS = TinyWorld.MAX_AGE * WEEKS_PER_YEAR
 ENTRY_AGE_WEEKS = 10 * WEEKS_PER_YEAR
@@ -42,15 +38,15 @@ def test_release_at_sentence_end_puts_resident_on_parole_and_opens_a_spell(tiny_
     world.step(6)
     assert r.justice_state[0] == INCARCERATED
     assert world.count(RELEASES) == 0
-    assert world.tallies[N_SPELLS] == 0
+    assert world.tallies[TALLY_SPELLS] == 0
 
     world.step(7)
     assert r.justice_state[0] == SUPERVISED
-    assert r.week_released[0] == 7
-    assert r.week_supervision_ends[0] == 7 + 20
+    assert r.release_week[0] == 7
+    assert r.supervision_end_week[0] == 7 + 20
     assert world.count(RELEASES) == 1
-    assert world.tallies[N_INCARCERATED] == 0
-    assert world.tallies[N_SPELLS] == 1
+    assert world.tallies[TALLY_INCARCERATED] == 0
+    assert world.tallies[TALLY_SPELLS] == 1
     s = world.spells
     assert (s.resident[0], s.release_week[0], s.age_at_release[0]) == (0, 7, 28)
     assert (s.rearrest_week[0], s.reincarceration_week[0], s.end_week[0]) == (-1, -1, -1)
@@ -74,8 +70,8 @@ def test_release_without_parole_is_to_freedom_and_still_opens_a_spell(tiny_world
     world.incarcerate(0, sentence_ends=3)
     world.step(3)
     assert world.residents.justice_state[0] == FREE
-    assert world.residents.week_released[0] == 3
-    assert world.tallies[N_SPELLS] == 1
+    assert world.residents.release_week[0] == 3
+    assert world.tallies[TALLY_SPELLS] == 1
     assert world.spells.release_week[0] == 3
     assert world.residents.open_spell[0] == 0
 
@@ -89,7 +85,7 @@ def test_arrest_of_a_released_resident_records_the_first_rearrest_week(tiny_worl
     world.step(8)
     assert world.count(ARRESTS) == 1
     assert r.prior_arrests[0] == 1
-    assert r.week_last_arrest[0] == 8
+    assert r.last_arrest_week[0] == 8
     assert world.spells.rearrest_week[spell] == 8
     assert world.spells.end_week[spell] == -1  # an arrest alone does not end the follow-up
     assert r.open_spell[0] == spell
@@ -109,9 +105,9 @@ def test_admission_closes_the_spell_with_its_reincarceration_week(tiny_world):
 
     world.step(12)
     assert r.justice_state[0] == INCARCERATED
-    assert r.week_sentence_ends[0] == 12 + 20
+    assert r.sentence_end_week[0] == 12 + 20
     assert world.count(ADMISSIONS) == 1
-    assert world.tallies[N_INCARCERATED] == 1
+    assert world.tallies[TALLY_INCARCERATED] == 1
     assert world.spells.rearrest_week[spell] == 12
     assert world.spells.reincarceration_week[spell] == 12
     assert world.spells.end_week[spell] == 12
@@ -125,10 +121,10 @@ def test_technical_violation_sends_a_parolee_back_without_a_rearrest(tiny_world)
 
     world.step(7)
     assert r.justice_state[0] == INCARCERATED
-    assert r.week_sentence_ends[0] == 7 + 26
+    assert r.sentence_end_week[0] == 7 + 26
     assert world.count(ADMISSIONS) == 1
     assert world.count(ARRESTS) == 0
-    assert world.tallies[N_INCARCERATED] == 1
+    assert world.tallies[TALLY_INCARCERATED] == 1
     s = world.spells
     assert (s.rearrest_week[spell], s.reincarceration_week[spell], s.end_week[spell]) == (-1, 7, 7)
 
@@ -140,10 +136,10 @@ def test_conviction_without_prison_puts_the_resident_on_probation(tiny_world):
     world.step(10)
     r = world.residents
     assert r.justice_state[0] == SUPERVISED
-    assert r.week_supervision_ends[0] == 10 + 30
+    assert r.supervision_end_week[0] == 10 + 30
     assert r.convictions[0] == 1
     assert world.count(ADMISSIONS) == 0
-    assert world.tallies[N_SPELLS] == 0  # probation is not a release from prison
+    assert world.tallies[TALLY_SPELLS] == 0  # probation is not a release from prison
 
 
 # --- demography ------------------------------------------------------------------------------
@@ -156,7 +152,7 @@ def test_ageing_out_recycles_the_slot_as_a_ten_year_old_with_a_clean_record(tiny
     r.birth_week[0] = week - MAX_AGE_WEEKS
     spell = world.on_parole(0, released=150, supervision_ends=400)
     r.prior_arrests[0], r.convictions[0], r.victimisations[0] = 3, 2, 1
-    r.week_last_arrest[0], r.week_victimised[0] = 160, 170
+    r.last_arrest_week[0], r.victimised_week[0] = 160, 170
     r.exposure[0] = 2.0
     # Resident 1 is one week short of max_age: stays.
     r.birth_week[1] = week - MAX_AGE_WEEKS + 1
@@ -171,8 +167,8 @@ def test_ageing_out_recycles_the_slot_as_a_ten_year_old_with_a_clean_record(tiny
         assert r.justice_state[i] == FREE
         assert r.community[i] == 0
         assert (r.prior_arrests[i], r.convictions[i], r.victimisations[i]) == (0, 0, 0)
-        for event in (r.week_released, r.week_sentence_ends, r.week_supervision_ends,
-                      r.week_last_arrest, r.week_victimised):
+        for event in (r.release_week, r.sentence_end_week, r.supervision_end_week,
+                      r.last_arrest_week, r.victimised_week):
             assert event[i] == NEVER
         assert r.open_spell[i] == -1
         assert r.exposure[i] == 0.0
@@ -181,7 +177,7 @@ def test_ageing_out_recycles_the_slot_as_a_ten_year_old_with_a_clean_record(tiny
     s = world.spells
     assert (s.end_week[spell], s.rearrest_week[spell], s.reincarceration_week[spell]) == (
         week, -1, -1)
-    assert world.tallies[N_INCARCERATED] == 0
+    assert world.tallies[TALLY_INCARCERATED] == 0
     assert world.count(INCARCERATED_STOCK) == 0
     assert world.count(POPULATION) == 3
     assert world.counts[POPULATION, :, 0].sum() == 2  # two entrants in the 10-14 band
@@ -200,14 +196,14 @@ def test_homicide_victim_dies_and_is_replaced_next_week(tiny_world):
     assert world.count(VIOLENT_OFFENCES) == 1
     assert world.count(VICTIMISATIONS) == 1
     assert world.count(HOMICIDES) == 1
-    assert r.week_victimised[1] == 20
+    assert r.victimised_week[1] == 20
 
     r.static_risk[0] = 0.0  # no more offences
     world.step(21)
     assert r.justice_state[1] == FREE
     assert r.birth_week[1] == 21 - ENTRY_AGE_WEEKS
     assert r.victimisations[1] == 0
-    assert r.week_victimised[1] == NEVER
+    assert r.victimised_week[1] == NEVER
     assert world.spells.end_week[spell] == 21  # censored: the resident left the population
     assert world.spells.rearrest_week[spell] == -1
     assert world.count(POPULATION) == 3
@@ -221,7 +217,7 @@ def test_violent_incident_exposes_the_peers_of_victim_and_offender_by_one(tiny_w
                        victim_among_peers=1.0)
     world.only_offender(0)
     world.step(30)
-    assert world.residents.week_victimised[4] == 30
+    assert world.residents.victimised_week[4] == 30
     # Victim 4's peers (0, 5) and offender 0's peer (4) each get +1; 1, 2, 3 are not tied in.
     assert world.residents.exposure.tolist() == [1.0, 0.0, 0.0, 0.0, 1.0, 1.0]
 
@@ -285,8 +281,8 @@ def test_offending_hazard_is_the_documented_product(tiny_world):
     world = _hazard_world(tiny_world)
     r, week, age = world.residents, 300, 23
     r.birth_week[0] = week - age * WEEKS_PER_YEAR - 10
-    r.week_released[0] = week - 10
-    r.week_victimised[0] = week - 3
+    r.release_week[0] = week - 10
+    r.victimised_week[0] = week - 3
     h = kernels.offending_hazard(r, world.params, world.tables, world.community_hazard, 0, week,
                                  age)
     base = 0.002 * (23 + 1)  # male, aged 23
@@ -323,8 +319,8 @@ def test_decaying_hazard_terms_stop_at_their_horizon(tiny_world, term):
         world.set_params(post_release=0.0)
 
     def log_hazard_ratio(weeks_since):
-        r.week_released[0] = week - (weeks_since if clock == "released" else 3000)
-        r.week_victimised[0] = week - (weeks_since if clock == "victimised" else 3000)
+        r.release_week[0] = week - (weeks_since if clock == "released" else 3000)
+        r.victimised_week[0] = week - (weeks_since if clock == "victimised" else 3000)
         h = kernels.offending_hazard(r, world.params, world.tables, world.community_hazard, 0,
                                      week, age)
         return math.log(h / base)
@@ -340,7 +336,7 @@ def test_model_horizons_cut_terms_only_once_they_are_negligible():
     beh.prior_incarceration, beh.prior_incarceration_half_life_weeks = 1.2, 156.0
     beh.post_release, beh.post_release_half_life_weeks = 0.9, 20.0
     beh.retaliation, beh.retaliation_half_life_weeks = -0.6, 5.0
-    p = kernel_params(cfg, uint64_key(0))
+    p = params_from_config(cfg, uint64_key(0))
     for coefficient, rate, horizon in (
             (1.2, p.prior_incarceration_rate, p.prior_incarceration_horizon),
             (0.9, p.post_release_rate, p.post_release_horizon),
@@ -348,7 +344,7 @@ def test_model_horizons_cut_terms_only_once_they_are_negligible():
         assert abs(coefficient) * math.exp(-rate * horizon) <= 1e-4
         assert abs(coefficient) * math.exp(-rate * (horizon - 1)) > 1e-4
     beh.retaliation = 0.0
-    assert kernel_params(cfg, uint64_key(0)).retaliation_horizon == 0
+    assert params_from_config(cfg, uint64_key(0)).retaliation_horizon == 0
 
 
 def test_kernel_params_turn_half_lives_and_yearly_rates_into_weekly_ones():
@@ -356,7 +352,7 @@ def test_kernel_params_turn_half_lives_and_yearly_rates_into_weekly_ones():
     cfg.behaviour.exposure_half_life_weeks = 10.0
     cfg.behaviour.post_release_half_life_weeks = 26.0
     cfg.justice.revocation_per_year = 2.6
-    p = kernel_params(cfg, uint64_key(0))
+    p = params_from_config(cfg, uint64_key(0))
     assert p.exposure_decay**10 == pytest.approx(0.5, rel=1e-12)
     assert math.exp(-p.post_release_rate * 26) == pytest.approx(0.5, rel=1e-12)
     assert p.revocation_probability == pytest.approx(1 - math.exp(-2.6 / 52), rel=1e-12)
@@ -428,11 +424,11 @@ def test_sentence_with_sigma_zero_is_the_median_rounded_to_weeks(tiny_world, kin
     world.step(3)
     r = world.residents
     assert r.justice_state[0] == INCARCERATED
-    assert r.week_sentence_ends[0] == 3 + expected_weeks
+    assert r.sentence_end_week[0] == 3 + expected_weeks
     assert world.count(ARRESTS) == 1
     assert world.count(VIOLENT_ARRESTS) == (0 if kind == "other" else 1)
     assert world.count(ADMISSIONS) == 1
-    assert world.tallies[N_INCARCERATED] == 1
+    assert world.tallies[TALLY_INCARCERATED] == 1
     assert (r.prior_arrests[0], r.convictions[0]) == (1, 1)
     if kind == "homicide":
         assert world.count(HOMICIDES) == 1
@@ -446,7 +442,7 @@ def test_sentence_lengths_are_lognormal_around_the_median(tiny_world):
     world.set_weekly_hazard(FORCE)
     world.step(0)
     assert world.count(ADMISSIONS) == n
-    log_weeks = np.log(world.residents.week_sentence_ends.astype(float))
+    log_weeks = np.log(world.residents.sentence_end_week.astype(float))
     lognormal = stats.norm(loc=math.log(1000.0), scale=0.5)
     assert stats.kstest(log_weeks, lognormal.cdf).pvalue > 1e-3
 
@@ -462,9 +458,9 @@ def test_arrest_probability_is_clearance_times_police_times_supervision_detectio
     r = world.residents
     supervised = np.arange(n) % 2 == 1
     r.justice_state[supervised] = SUPERVISED
-    r.week_supervision_ends[supervised] = 1000
+    r.supervision_end_week[supervised] = 1000
     world.step(4)
-    arrested = r.week_last_arrest == 4
+    arrested = r.last_arrest_week == 4
     assert stats.binomtest(int(arrested[~supervised].sum()), n // 2, 0.2 * 1.5).pvalue > 1e-3
     assert stats.binomtest(int(arrested[supervised].sum()), n // 2, 0.2 * 1.5 * 2.0).pvalue > 1e-3
 
@@ -524,7 +520,7 @@ def test_entrants_draw_sex_risk_factors_and_propensity_as_configured(tiny_world)
                        logit_family_adversity=logit_family, logit_disengagement=-math.inf,
                        logit_substance_use=-math.inf, logit_gang_male=-math.inf,
                        logit_gang_female=-math.inf, logit_firearm=math.inf,
-                       hr_family_adversity=0.4, hr_firearm=0.3)
+                       log_hr_family_adversity=0.4, log_hr_firearm=0.3)
     world.tables = world.tables._replace(community_disadvantage=np.array([1.0]))
     r = world.residents
     kernels.init_residents(r, world.params, world.tables, np.full(n, -1000, np.int32))

@@ -8,7 +8,6 @@ precede their release, and the spells are the releases; each week's re-arrests a
 arrests.
 """
 
-from unittest import mock
 
 import numba
 import numpy as np
@@ -16,12 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import kernels, outcomes
+from sim import codes
+from sim import outcomes
 from sim.config import VpsimConfig, validate
-from sim.kernels import (ADMISSIONS, ARRESTS, DEAD, HOMICIDES, INCARCERATED, INCARCERATED_STOCK,
-                         N_INCARCERATED, N_SPELLS, NEW_VICTIMS, OTHER_OFFENCES, POPULATION,
-                         RELEASES, SUPERVISED, VICTIMISATIONS, VIOLENT_ARRESTS,
-                         VIOLENT_OFFENCES)
+from sim.codes import (ADMISSIONS, ARRESTS, DEAD, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, NEW_VICTIMS, OTHER_OFFENCES, POPULATION, RELEASES, SUPERVISED, TALLY_INCARCERATED, TALLY_SPELLS, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES)
 from sim.model import ViolencePreventionModel
 from sim.rng import run_key
 
@@ -86,69 +83,68 @@ def check_run(cfg: VpsimConfig) -> None:
     assert numba.typeof(run_key(cfg.seed)) == numba.types.uint64, (
         f"numba types the run key of seed {cfg.seed} as {numba.typeof(run_key(cfg.seed))}")
 
-    real_step_residents = kernels.step_residents
     queued = []  # per week: (justice state before the week, slot recycled this week) of offenders
-
-    def recording_step_residents(week, r, p, t, pt, comm_hazard, counts, offences, released,
-                                 spells, tallies):
-        state_before, born_before = r.justice_state.copy(), r.birth_week.copy()
-        n = real_step_residents(week, r, p, t, pt, comm_hazard, counts, offences, released,
-                                spells, tallies)
-        codes = offences[:n]
-        who = np.where(codes >= 0, codes, ~codes)
-        queued.append((state_before[who], born_before[who] != r.birth_week[who]))
-        return n
-
     size = cfg.population.size
-    with mock.patch.object(kernels, "step_residents", recording_step_residents):
-        model = ViolencePreventionModel(cfg)
+    model = ViolencePreventionModel(cfg)
+    live_week = model._live_week
+
+    def recording_live_week(week):
+        """The residents stage, recording who it queued as offenders."""
         r = model.residents
-        incarcerated_before = 0
-        admitted = released = rearrests = 0
-        while not model.finished:
-            model.step()
-            w = model.week - 1
-            h = model.history[w].astype(np.int64)
-            week = {stat: int(h[stat].sum()) for stat in range(kernels.N_STATS)}
-            assert week[POPULATION] == size, w
-            assert (h >= 0).all(), w
+        state_before, born_before = r.justice_state.copy(), r.birth_week.copy()
+        live_week(week)
+        queue = model._week_buffers.offences[:model._n_offences]
+        who = np.where(queue >= 0, queue, ~queue)
+        queued.append((state_before[who], born_before[who] != r.birth_week[who]))
 
-            state_before, recycled = queued[-1]
-            assert not np.any((state_before == INCARCERATED) & ~recycled), \
-                f"week {w}: a resident in prison offended"
-            counted = week[VIOLENT_OFFENCES] + week[OTHER_OFFENCES]
-            # Offenders killed earlier in the week lose their offence; nobody else does.
-            assert len(state_before) - week[HOMICIDES] <= counted <= len(state_before), w
-            assert week[HOMICIDES] <= week[VICTIMISATIONS] <= week[VIOLENT_OFFENCES], w
-            assert week[NEW_VICTIMS] <= week[VICTIMISATIONS], w
-            assert week[VIOLENT_ARRESTS] <= week[ARRESTS] <= counted, w
-            # A re-arrest (first arrest after a release) is one of the week's arrests.
-            rearrests += model.rearrests_between(w, w + 1)
-            assert model.rearrests_between(w, w + 1) <= week[ARRESTS], w
+    model._live_week = recording_live_week
+    r = model.residents
+    incarcerated_before = 0
+    admitted = released = rearrests = 0
+    while not model.finished:
+        model.step()
+        w = model.week - 1
+        h = model.history[w].astype(np.int64)
+        week = {stat: int(h[stat].sum()) for stat in range(codes.N_STATS)}
+        assert week[POPULATION] == size, w
+        assert (h >= 0).all(), w
 
-            incarcerated = int((r.justice_state == INCARCERATED).sum())
-            assert model.tallies[N_INCARCERATED] == incarcerated, w
-            assert incarcerated == (week[INCARCERATED_STOCK] - week[RELEASES]
-                                    + week[ADMISSIONS]), w
-            assert week[INCARCERATED_STOCK] <= incarcerated_before, w  # some may age out
-            incarcerated_before = incarcerated
-            admitted += week[ADMISSIONS]
-            released += week[RELEASES]
-            assert released <= admitted, w
-            assert (r.week_sentence_ends[r.justice_state == INCARCERATED] > w).all(), w
-            assert (r.week_supervision_ends[r.justice_state == SUPERVISED] > w).all(), w
-            assert int((r.justice_state == DEAD).sum()) == week[HOMICIDES], w
+        state_before, recycled = queued[-1]
+        assert not np.any((state_before == INCARCERATED) & ~recycled), \
+            f"week {w}: a resident in prison offended"
+        counted = week[VIOLENT_OFFENCES] + week[OTHER_OFFENCES]
+        # Offenders killed earlier in the week lose their offence; nobody else does.
+        assert len(state_before) - week[HOMICIDES] <= counted <= len(state_before), w
+        assert week[HOMICIDES] <= week[VICTIMISATIONS] <= week[VIOLENT_OFFENCES], w
+        assert week[NEW_VICTIMS] <= week[VICTIMISATIONS], w
+        assert week[VIOLENT_ARRESTS] <= week[ARRESTS] <= counted, w
+        # A re-arrest (first arrest after a release) is one of the week's arrests.
+        rearrests += model.rearrests_between(w, w + 1)
+        assert model.rearrests_between(w, w + 1) <= week[ARRESTS], w
 
-            n_spells = int(model.tallies[N_SPELLS])
-            assert n_spells <= model.spells.resident.shape[0]
-            holders = np.flatnonzero(r.open_spell >= 0)
-            open_spells = r.open_spell[holders]
-            assert np.array_equal(model.spells.resident[open_spells], holders), w
-            assert np.array_equal(np.sort(open_spells),
-                                  np.flatnonzero(model.spells.end_week[:n_spells] == -1)), w
+        incarcerated = int((r.justice_state == INCARCERATED).sum())
+        assert model.tallies[TALLY_INCARCERATED] == incarcerated, w
+        assert incarcerated == (week[INCARCERATED_STOCK] - week[RELEASES]
+                                + week[ADMISSIONS]), w
+        assert week[INCARCERATED_STOCK] <= incarcerated_before, w  # some may age out
+        incarcerated_before = incarcerated
+        admitted += week[ADMISSIONS]
+        released += week[RELEASES]
+        assert released <= admitted, w
+        assert (r.sentence_end_week[r.justice_state == INCARCERATED] > w).all(), w
+        assert (r.supervision_end_week[r.justice_state == SUPERVISED] > w).all(), w
+        assert int((r.justice_state == DEAD).sum()) == week[HOMICIDES], w
+
+        n_spells = int(model.tallies[TALLY_SPELLS])
+        assert n_spells <= model.spells.resident.shape[0]
+        holders = np.flatnonzero(r.open_spell >= 0)
+        open_spells = r.open_spell[holders]
+        assert np.array_equal(model.spells.resident[open_spells], holders), w
+        assert np.array_equal(np.sort(open_spells),
+                              np.flatnonzero(model.spells.end_week[:n_spells] == -1)), w
 
     s = model.spells
-    n = int(model.tallies[N_SPELLS])
+    n = int(model.tallies[TALLY_SPELLS])
     assert n == int(model.history[:, RELEASES].sum())  # one spell per release
     release = s.release_week[:n]
     assert ((release >= 0) & (release < model.week)).all()

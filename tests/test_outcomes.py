@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from sim import codes
 from sim import kernels
 from sim.outcomes import cumulative_incidence, kaplan_meier, release_spells
 
@@ -76,8 +77,8 @@ def _finished_run(rows, burn_in_weeks: int, week: int):
         spells.rearrest_week[s] = rearrest
         spells.reincarceration_week[s] = reincarceration
         spells.end_week[s] = end
-    tallies = np.zeros(kernels.N_TALLIES, np.int64)
-    tallies[kernels.N_SPELLS] = len(rows)
+    tallies = np.zeros(codes.N_TALLIES, np.int64)
+    tallies[codes.TALLY_SPELLS] = len(rows)
     return SimpleNamespace(spells=spells, tallies=tallies, burn_in_weeks=burn_in_weeks,
                            week=week)
 

@@ -5,8 +5,9 @@ from collections import Counter
 import numpy as np
 
 from helpers import small_config, uint64_key
+from sim import codes
 from sim import kernels, network, population
-from sim.config import AGE_BAND_EDGES
+from sim.codes import AGE_BAND_EDGES
 from sim.model import ViolencePreventionModel
 
 
@@ -26,7 +27,7 @@ def test_age_bands_follow_the_band_edges():
         if edge > AGE_BAND_EDGES[0]:
             assert band[edge - 1] == b - 1
     assert band[64] == len(AGE_BAND_EDGES) - 1
-    labels = population.band_labels(65)
+    labels = codes.band_labels(65)
     assert labels[0] == f"{AGE_BAND_EDGES[0]}-{AGE_BAND_EDGES[1] - 1}"
     assert labels[-1] == f"{AGE_BAND_EDGES[-1]}-64"
     assert len(labels) == len(AGE_BAND_EDGES)
@@ -43,7 +44,7 @@ def test_initial_population_is_free_aged_within_range_and_ordered_by_age():
         block = slice(t.community_start[c], t.community_start[c] + t.community_size[c])
         assert (r.community[block] == c).all()
         assert (np.diff(age_weeks[block]) >= 0).all()  # ordered by age within a community
-    assert (r.justice_state == kernels.FREE).all()
+    assert (r.justice_state == codes.FREE).all()
     assert (r.open_spell == -1).all()
     assert (r.prior_arrests == 0).all() and (r.convictions == 0).all()
     assert (r.static_risk > 0).all()
@@ -68,7 +69,7 @@ def test_peer_ties_stay_in_the_community_when_all_ties_are_local():
     starts, sizes = population.community_blocks(1200, 4)
     community = np.repeat(np.arange(4), sizes).astype(np.int16)
     flags = np.zeros(1200, np.uint8)
-    flags[::10] = kernels.GANG_MEMBERSHIP
+    flags[::10] = codes.GANG_MEMBERSHIP
     adj_ptr, adj_idx = network.adjacency_csr(network.community_graph(4))
     ptr, idx = network.draw_peer_ties(uint64_key(5), community, flags, starts, sizes, adj_ptr,
                                       adj_idx, 4, 1.0, 0.1, 3)

@@ -28,13 +28,15 @@ import numpy as np
 import pytest
 import yaml
 
-from helpers import REPO, VPSIM, WEEKS_PER_YEAR, paired_interval, program_overrides
+from sim.codes import WEEKS_PER_YEAR
+from helpers import REPO, VPSIM, paired_interval, program_overrides
+from sim import codes
 from sim import kernels, outcomes, programs
-from sim.config import MIN_AGE, PROGRAM_KINDS, RISK_FACTORS, ConfigError, load
-from sim.kernels import (COMPLETER, DEAD, DROPOUT, INCARCERATED, NEVER,
-                         NOT_OFFERED, OTHER_OFFENCES, POPULATION, VIOLENT_OFFENCES)
+from sim.codes import MIN_AGE, RISK_FACTORS
+from sim.config import PROGRAM_KINDS, ConfigError, load
+from sim.codes import (COMPLETER, DEAD, DROPOUT, INCARCERATED, NEVER, NOT_OFFERED, OTHER_OFFENCES, POPULATION, VIOLENT_OFFENCES)
 from sim.model import ViolencePreventionModel
-from sim.outcomes import SEXES
+from sim.codes import SEXES
 
 SMALL = ("population=small", "progress=false", "figures=false")
 SEEDS = (1, 2, 3, 4, 5)
@@ -61,7 +63,7 @@ class FinishedRun:
 def finished_run(overrides: tuple[str, ...]) -> FinishedRun:
     model = ViolencePreventionModel(load(list(overrides)))
     model.run()
-    n = int(model.tallies[kernels.N_SPELLS])
+    n = int(model.tallies[codes.TALLY_SPELLS])
     return FinishedRun(
         summary=outcomes.summary(model), history=model.history.copy(),
         burn_in_weeks=model.burn_in_weeks, band_labels=tuple(model.band_labels),
@@ -308,7 +310,7 @@ class Intake:
     static_risk: np.ndarray
     community: np.ndarray
     justice_state: np.ndarray
-    week_released: np.ndarray
+    release_week: np.ndarray
     week_start: np.ndarray
     week_end: np.ndarray
     risk_median: float  # 50th percentile of every resident's static risk at the intake
@@ -348,9 +350,9 @@ def every_program():
             static_risk=r.static_risk[enrolled].astype(np.float64),
             community=r.community[enrolled].copy(),
             justice_state=r.justice_state[enrolled].copy(),
-            week_released=r.week_released[enrolled].copy(),
-            week_start=pt.ind_week_start[k, enrolled].copy(),
-            week_end=pt.ind_week_end[k, enrolled].copy(),
+            release_week=r.release_week[enrolled].copy(),
+            week_start=pt.ind_start_week[k, enrolled].copy(),
+            week_end=pt.ind_end_week[k, enrolled].copy(),
             risk_median=float(np.percentile(r.static_risk, 50)), n_returned=int(n)))
         return n
 
@@ -371,8 +373,8 @@ def every_program():
             t = book.tables
             for k in range(K):
                 enrolled_by_week[week, k] = int((np.isin(t.ind_status[k], ENROLLED)
-                                                 & (t.ind_week_start[k] <= week)
-                                                 & (week < t.ind_week_end[k])).sum())
+                                                 & (t.ind_start_week[k] <= week)
+                                                 & (week < t.ind_end_week[k])).sum())
     return SimpleNamespace(model=model, book=book, summary=outcomes.summary(model),
                            intakes=intakes, enrolled_by_week=enrolled_by_week,
                            school_weeks=school_weeks)
@@ -422,7 +424,7 @@ def test_focused_deterrence_enrols_only_gang_members_of_its_ages(every_program):
     program, records = intakes_of(every_program, "focused_deterrence")
     assert program.config.targeting.risk_factors == ["gang_membership"]
     gang = 1 << RISK_FACTORS.index("gang_membership")
-    assert gang == kernels.GANG_MEMBERSHIP
+    assert gang == codes.GANG_MEMBERSHIP
     for intake in records:
         assert_ages_within_targeting(program, intake, every_program.model.config.population
                                      .max_age)
@@ -445,8 +447,8 @@ def test_reentry_enrols_only_residents_released_within_its_window(every_program)
     for intake in records:
         assert_ages_within_targeting(program, intake, every_program.model.config.population
                                      .max_age)
-        assert np.all(intake.week_released != NEVER)
-        since = intake.week - intake.week_released
+        assert np.all(intake.release_week != NEVER)
+        since = intake.week - intake.release_week
         assert np.all((since >= 0) & (since <= window)), since.tolist()
         assert np.all((intake.justice_state != INCARCERATED) & (intake.justice_state != DEAD))
 
@@ -543,7 +545,7 @@ def test_new_entrant_does_not_inherit_the_program_place_of_the_resident_it_repla
         *program_overrides("cbt_youth", capacity=30)))))
     model.run(weeks=model.burn_in_weeks + 1)  # the first intake
     t = model.programs.tables
-    enrolled = np.flatnonzero(np.isin(t.ind_status[0], ENROLLED) & (t.ind_week_end[0] > model.week))
+    enrolled = np.flatnonzero(np.isin(t.ind_status[0], ENROLLED) & (t.ind_end_week[0] > model.week))
     assert enrolled.size > 0
     i = int(enrolled[0])
     model.residents.justice_state[i] = DEAD  # a homicide victim: the slot takes an entrant
@@ -552,7 +554,7 @@ def test_new_entrant_does_not_inherit_the_program_place_of_the_resident_it_repla
     assert week - model.residents.birth_week[i] == WEEKS_PER_YEAR * MIN_AGE  # the new entrant
     assert t.ind_status[0, i] == NOT_OFFERED, (
         f"a 10-year-old entrant holds status {t.ind_status[0, i]} in cbt_youth (ages 14-18), "
-        f"enrolled in week {t.ind_week_start[0, i]} before it was born into the population")
+        f"enrolled in week {t.ind_start_week[0, i]} before it was born into the population")
 
 
 def test_resident_leaving_the_population_at_an_intake_week_is_not_offered_a_place():
@@ -564,7 +566,7 @@ def test_resident_leaving_the_population_at_an_intake_week_is_not_offered_a_plac
     model.run(weeks=model.burn_in_weeks)  # the next week is the first intake
     r, week = model.residents, model.week
     prisoners = np.flatnonzero((r.justice_state == INCARCERATED)
-                               & (r.week_sentence_ends > week + 1))
+                               & (r.sentence_end_week > week + 1))
     assert prisoners.size > 0
     i = int(prisoners[0])
     r.birth_week[i] = week - model.params.max_age_weeks  # turns 65: leaves at stage 1 this week

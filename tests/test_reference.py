@@ -23,7 +23,7 @@ import pytest
 from helpers import REPO, small_config
 from sim import outcomes, reference, rng
 from sim.config import load
-from sim.kernels import NOT_OFFERED
+from sim.codes import NOT_OFFERED
 from sim.model import ViolencePreventionModel
 from sim.reference import Resident, ReferenceModel
 from sim.rng import run_key, uniforms
@@ -78,7 +78,7 @@ def differences(engine: ViolencePreventionModel, ref: ReferenceModel) -> list[st
     for name in ("ind_status", "ind_stats", "community_stats"):
         if not np.array_equal(getattr(pa, name), getattr(pb, name)):
             out.append(f"programs.{name}")
-    for name in ("ind_week_start", "ind_week_end"):  # meaningful only where a place is held
+    for name in ("ind_start_week", "ind_end_week"):  # meaningful only where a place is held
         if not np.array_equal(getattr(pa, name)[held], getattr(pb, name)[held]):
             out.append(f"programs.{name}")
     for name in ("violence_rate", "collective_efficacy", "police_presence"):

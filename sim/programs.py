@@ -34,7 +34,7 @@ from .codes import (COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS, COMPARISON_W
                     PARTICIPANT_ARRESTS, PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS,
                     RISK_FACTORS, SCHOOL_WEEKS, TARGET_FREE, TARGET_INCARCERATED,
                     TARGET_RELEASED, WAITLISTED, WEEKS_PER_YEAR, age_in_years, band_labels,
-                    decay_rate)
+                    decay_rate, horizon)
 from .config import PROGRAM_KINDS, ProgramConfig, VpsimConfig
 from .rng import uniform, uniforms
 
@@ -108,11 +108,9 @@ def _log_effect_table(p: ProgramConfig, labels: list[str]) -> np.ndarray:
     return table
 
 
-def _horizon(log_effect: np.ndarray, rate: float) -> int:
-    size = float(np.abs(log_effect).max()) if log_effect.size else 0.0
-    if size == 0.0:
-        return 0
-    return int(math.ceil(max(0.0, math.log(size / 1e-4)) / rate)) + 1
+def _effect_horizon(log_effect: np.ndarray, half_life_weeks: float) -> int:
+    """Weeks after completion during which the largest of a program's effects is counted."""
+    return horizon(float(np.abs(log_effect).max()) if log_effect.size else 0.0, half_life_weeks)
 
 
 @njit(cache=True)
@@ -282,7 +280,8 @@ class ProgramBook:
             rates = np.array([decay_rate(p.config.half_life_weeks) for p in individual])
             t = t._replace(
                 ind_log_effect=log_effects, ind_rate=rates,
-                ind_horizon=np.array([_horizon(log_effects[k], rates[k]) for k in range(K)],
+                ind_horizon=np.array([_effect_horizon(log_effects[k], p.config.half_life_weeks)
+                                     for k, p in enumerate(individual)],
                                      np.int64),
                 ind_violent_only=np.array([p.kind == "cbt_youth" for p in individual], np.int8),
                 ind_after_release=np.array([p.kind == "prison_rehabilitation"
@@ -307,7 +306,8 @@ class ProgramBook:
             t = t._replace(school_min_age=max(MIN_AGE, school.config.targeting.min_age),
                            school_max_age=school.config.targeting.max_age,
                            school_log_effect=log_effect, school_rate=rate,
-                           school_horizon=_horizon(log_effect, rate))
+                           school_horizon=_effect_horizon(log_effect,
+                                                          school.config.half_life_weeks))
         interruption = self.by_kind("violence_interruption")
         if interruption is not None:
             t = t._replace(interruption_log_effect=_log_effect_table(interruption.config, labels))

@@ -39,6 +39,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
+from sim.codes import WEEKS_PER_YEAR
+
 REPO = Path(__file__).resolve().parent.parent
 
 # One thread everywhere. Set before anything imports numba; workers get the same through the
@@ -177,83 +179,6 @@ def worker_start(args: dict) -> dict:
             "first_week_done_wall": time.time(), **_compile_stats()}
 
 
-class KernelTimer:
-    """Times the kernel calls that `model.step()` makes, without editing sim/.
-
-    model.py calls the kernels as attributes of `sim.kernels` (`kernels.step_residents(...)`), so
-    wrapping those attributes in this process times every call. If model.py stops calling them
-    that way, `calls` stays 0 and the kernel split is reported as unavailable.
-    """
-
-    NAMES = ("step_residents", "step_residents_parallel", "process_offences")
-
-    def __init__(self) -> None:
-        from sim import kernels
-        self.module = kernels
-        self.original = {name: getattr(kernels, name) for name in self.NAMES}
-        self.seconds = dict.fromkeys(self.NAMES, 0.0)
-        self.calls = dict.fromkeys(self.NAMES, 0)
-        self.offences = 0  # step_residents returns the offences queued for process_offences
-
-    def _wrap(self, name: str, fn: Callable) -> Callable:
-        def timed(*a, **kw):
-            t = time.perf_counter()
-            out = fn(*a, **kw)
-            self.seconds[name] += time.perf_counter() - t
-            self.calls[name] += 1
-            if name.startswith("step_residents"):
-                self.offences += int(out)
-            return out
-        return timed
-
-    def __enter__(self) -> KernelTimer:
-        for name, fn in self.original.items():
-            setattr(self.module, name, self._wrap(name, fn))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for name, fn in self.original.items():
-            setattr(self.module, name, fn)
-
-    def complete(self, weeks: int) -> bool:
-        """Every week called the resident kernel (serial or parallel) and process_offences once."""
-        return (self.calls["step_residents"] + self.calls["step_residents_parallel"] == weeks
-                and self.calls["process_offences"] == weeks)
-
-
-class StageTimer:
-    """Times the Python stages of `model.step()` by wrapping the model's own methods on the
-    instance (so `model.step()` calls the wrappers); what is left is the rest of the Python."""
-
-    STAGES = {"programs": ("programs", "step"),  # stage 2: starts and intakes
-              "communities": (None, "_update_communities"),  # stage 7, numpy over communities
-              "record": ("datacollector", "collect")}  # stage 8: Mesa's DataCollector
-
-    def __init__(self, model) -> None:
-        self.seconds = dict.fromkeys(self.STAGES, 0.0)
-        self.targets = {}
-        for stage, (holder, method) in self.STAGES.items():
-            obj = model if holder is None else getattr(model, holder)
-            self.targets[stage] = (obj, method)
-
-    def _wrap(self, stage: str, fn: Callable) -> Callable:
-        def timed(*a, **kw):
-            t = time.perf_counter()
-            out = fn(*a, **kw)
-            self.seconds[stage] += time.perf_counter() - t
-            return out
-        return timed
-
-    def __enter__(self) -> StageTimer:
-        for stage, (obj, method) in self.targets.items():
-            setattr(obj, method, self._wrap(stage, getattr(obj, method)))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for obj, method in self.targets.values():
-            delattr(obj, method)  # the class's method again
-
-
 def _state_digest(model) -> str:
     """A fingerprint of everything a run computed: weekly record, residents, spells, tallies."""
     h = hashlib.sha256()
@@ -273,21 +198,14 @@ def _tiny_model():
     return model
 
 
-def _dispatch_overhead(model, calls: int = 200) -> float | None:
+def _dispatch_overhead(model, calls: int = 200) -> float:
     """Seconds per kernel call spent before the kernel runs: `process_offences` with no offences
     to process returns at once, so its call time is numba's argument typing and dispatch.
-    Called after the timed weeks; None if the kernel's signature has changed."""
+    Called after the timed weeks."""
     from sim import kernels
-    from sim.model import WEEKS_PER_YEAR
-    week = model.week
-    args = (week, week - week % WEEKS_PER_YEAR, 0, model._offences, model.residents,
-            model.params, model.tables, model.programs.tables, model.police_presence,
-            model._counts, model._incidents, model.spells, model.tallies)
-    try:
-        kernels.process_offences(*args)
-    except (TypeError, AttributeError) as e:  # numba raises TypeError for a signature mismatch
-        log(f"dispatch overhead not measured: {e}")
-        return None
+    args = (model.week, 0, model.residents, model.params, model.tables, model.programs.tables,
+            model._week_buffers, model._records)
+    kernels.process_offences(*args)
     t = time.perf_counter()
     for _ in range(calls):
         kernels.process_offences(*args)
@@ -298,14 +216,14 @@ def worker_steps(args: dict) -> dict:
     """Throughput and memory at one size: build, warm up, then time `model.step()` week by week."""
     import statistics
 
-    from sim import config, kernels, population
+    from sim import codes, config, population
     from sim.model import ViolencePreventionModel
 
     size, weeks, warmup = args["size"], args["weeks"], args["warmup_weeks"]
     cfg = config.load(args["overrides"] + [f"threads={args.get('model_threads', 1)}"])
     # Long enough for warm-up and measured weeks, and not a week of burn-in more than needed.
     cfg.burn_in_years = 0
-    cfg.years = max(1, -(-(warmup + weeks) // 52))
+    cfg.years = max(1, -(-(warmup + weeks) // WEEKS_PER_YEAR))
     assert cfg.population.size == size, (cfg.population.size, size)
     rss_imports = _max_rss_bytes()  # interpreter, numpy, numba, mesa, hydra
     # Load the compiled kernels (tens of MiB of code, whatever the size) on a tiny model first,
@@ -326,32 +244,32 @@ def worker_steps(args: dict) -> dict:
     warmup_s = time.perf_counter() - t
 
     week_s = []
+    offences = 0
     cpu = time.process_time()
-    with KernelTimer() as kt, StageTimer(model) as st:
-        for _ in range(weeks):
-            t = time.perf_counter()
-            model.step()
-            week_s.append(time.perf_counter() - t)
+    stages = model.time_stages()  # the model's own clock per stage (sim.model.STAGES)
+    for _ in range(weeks):
+        t = time.perf_counter()
+        model.step()
+        week_s.append(time.perf_counter() - t)
+        offences += model._n_offences
     cpu_s = time.process_time() - cpu
     step_s = sum(week_s)
-    kernel_s = sum(kt.seconds.values())
+    kernel_s = stages["residents"] + stages["offences"]
     digest = _state_digest(model)
     dispatch_s = _dispatch_overhead(model)
-    kernels_timed = kt.complete(weeks)
-    resident_kernel = "step_residents_parallel" if model.threads > 1 else "step_residents"
     stage_ms = {
-        "resident kernel (stages 1, 3, 5, 6)": 1e3 * kt.seconds[resident_kernel] / weeks,
-        "offences kernel (stages 4, 5, 7)": 1e3 * kt.seconds["process_offences"] / weeks,
-        "programs (stage 2, Python)": 1e3 * st.seconds["programs"] / weeks,
-        "communities (stage 7, numpy)": 1e3 * st.seconds["communities"] / weeks,
-        "record (stage 8, DataCollector)": 1e3 * st.seconds["record"] / weeks,
+        "residents (kernel)": 1e3 * stages["residents"] / weeks,
+        "offences (kernel)": 1e3 * stages["offences"] / weeks,
+        "programs (Python)": 1e3 * stages["programs"] / weeks,
+        "communities (numpy)": 1e3 * stages["communities"] / weeks,
+        "record (history, DataCollector)": 1e3 * stages["record"] / weeks,
     }
     stage_ms["other Python in model.step"] = 1e3 * step_s / weeks - sum(stage_ms.values())
 
     state = {
         "residents": population.nbytes(model.residents),
         "peer_network": int(model.tables.peer_ptr.nbytes + model.tables.peer_idx.nbytes),
-        "offence_queue": int(model._offences.nbytes),
+        "offence_queue": int(model._week_buffers.offences.nbytes),
         "spells": population.nbytes(model.spells),
     }
     state_total = sum(state.values())
@@ -368,20 +286,18 @@ def worker_steps(args: dict) -> dict:
         "step_ms_max": 1e3 * max(week_s),
         "resident_steps_per_s": steps / step_s,
         "resident_steps_per_s_median": size / statistics.median(week_s),
-        "kernels_timed": kernels_timed,
         "threads": model.threads,
         "state_digest": digest,
-        "kernel_ms_mean": ({"step_residents": 1e3 * kt.seconds[resident_kernel] / weeks,
-                            "process_offences": 1e3 * kt.seconds["process_offences"] / weeks}
-                           if kernels_timed else None),
-        "stage_ms_mean": stage_ms if kernels_timed else None,
-        "kernel_resident_steps_per_s": steps / kernel_s if kernels_timed else None,
-        "python_share": (step_s - kernel_s) / step_s if kernels_timed else None,
-        "python_ms_per_week": 1e3 * (step_s - kernel_s) / weeks if kernels_timed else None,
+        "kernel_ms_mean": {"step_residents": 1e3 * stages["residents"] / weeks,
+                           "process_offences": 1e3 * stages["offences"] / weeks},
+        "stage_ms_mean": stage_ms,
+        "kernel_resident_steps_per_s": steps / kernel_s,
+        "python_share": (step_s - kernel_s) / step_s,
+        "python_ms_per_week": 1e3 * (step_s - kernel_s) / weeks,
         # Calling a kernel costs this much before it does anything (numba types every argument,
         # field by field for the NamedTuples). Included in the kernel times above.
-        "dispatch_us_per_call": None if dispatch_s is None else 1e6 * dispatch_s,
-        "offences_per_week": kt.offences / weeks,
+        "dispatch_us_per_call": 1e6 * dispatch_s,
+        "offences_per_week": offences / weeks,
         "incarcerated": int(model.tallies[codes.TALLY_INCARCERATED]),
         "state_bytes": state,
         "state_bytes_total": state_total,
@@ -447,7 +363,7 @@ def worker_reference(args: dict) -> dict:
 
     weeks = args["weeks"]
     cfg = config.load(args["overrides"])
-    cfg.years = max(1, -(-weeks // 52))
+    cfg.years = max(1, -(-weeks // WEEKS_PER_YEAR))
     _tiny_model()  # load the compiled kernels outside the timing
     engine = ViolencePreventionModel(cfg)
     engine.run(weeks=engine.burn_in_weeks)

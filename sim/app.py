@@ -41,9 +41,10 @@ from mesa.visualization.space_drawers import NetworkSpaceDrawer  # noqa: E402
 from mesa.visualization.user_param import Slider  # noqa: E402
 
 from sim import plots  # noqa: E402  (absolute: `solara run sim/app.py` runs this file as a script)
-from sim.codes import MIN_AGE  # noqa: E402
-from sim.config import (CONFIG_DIR, PROGRAM_KINDS, PopulationConfig,  # noqa: E402
-                     ProgramConfig, ScenarioConfig, VpsimConfig, load, validate)
+from sim import catalogue as kinds  # noqa: E402
+from sim.catalogue import KINDS, Lever  # noqa: E402
+from sim.config import (CONFIG_DIR, PopulationConfig, ProgramConfig,  # noqa: E402
+                        ScenarioConfig, VpsimConfig, load, validate)
 from sim.codes import (HOMICIDES, INCARCERATED, INCARCERATED_STOCK,  # noqa: E402
                        POPULATION, VIOLENT_OFFENCES, WEEKS_PER_YEAR)
 from sim.model import ViolencePreventionModel  # noqa: E402
@@ -57,7 +58,6 @@ MAX_APP_RESIDENTS = 100_000
 """Profiles above this are left out: their burn-in takes minutes, not seconds."""
 
 WINDOW_WEEKS = 13  # a quarter: weekly counts of a small town are too noisy to read
-PER_10K = 10_000
 
 # Served on plain http on purpose (127.0.0.1): Solara's note about https cookies is noise here.
 warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
@@ -76,7 +76,7 @@ def _load(overrides: list[str]) -> VpsimConfig:
 def catalogue() -> dict[str, ProgramConfig]:
     """Each program kind as its own scenario file defines it (`scenarios/<kind>.yaml`)."""
     programs = {}
-    for kind in PROGRAM_KINDS:
+    for kind in KINDS:
         (program,) = _load([f"scenario={kind}"]).scenario.programs.values()
         if program.kind != kind:
             raise ValueError(f"scenarios/{kind}.yaml holds a {program.kind} program, not {kind}")
@@ -97,37 +97,6 @@ def profiles() -> tuple[str, ...]:
     return tuple(sorted(fit, key=lambda n: (profile(n).size, n)))
 
 
-@dataclass(frozen=True)
-class Lever:
-    """A program kind's controls: a switch, and its size in units that hold on any profile."""
-
-    kind: str
-    label: str
-    level: str  # individual | community | system (config.PROGRAM_KINDS)
-    unit: str | None  # None: no size (coordination acts through the other programs)
-    default_size: int
-    max_size: int
-
-
-def _lever(kind: str) -> Lever:
-    program, ref = catalogue()[kind], profile(REFERENCE_PROFILE)
-    level = PROGRAM_KINDS[kind][0]
-    label = kind.replace("_", " ").capitalize().replace("Cbt", "CBT for")
-    if level == "individual" and program.capacity is not None:
-        default = round(program.capacity / ref.size * PER_10K)
-        return Lever(kind, label, level, "places per 10,000 residents", default,
-                     max(200, 2 * default))
-    if level == "individual":
-        return Lever(kind, label, level, "% of the eligible enrolled",
-                     round(100 * program.coverage), 100)
-    if level == "community":
-        t = program.targeting
-        covered = t.most_violent_communities or len(t.communities) or ref.communities
-        return Lever(kind, label, level, "% of communities, most violent first",
-                     round(100 * covered / ref.communities), 100)
-    return Lever(kind, label, level, None, 0, 0)
-
-
 SHORT_UNITS = {"places per 10,000 residents": "places per 10k",
                "% of the eligible enrolled": "% of eligible",
                "% of communities, most violent first": "% of communities"}  # slider labels
@@ -135,63 +104,22 @@ SHORT_UNITS = {"places per 10,000 residents": "places per 10k",
 
 @functools.cache
 def levers() -> tuple[Lever, ...]:
-    return tuple(_lever(kind) for kind in PROGRAM_KINDS)
+    """One lever per kind of the catalogue, sized as its scenario file sizes it for the city."""
+    return tuple(kinds.lever(catalogue()[kind], profile(REFERENCE_PROFILE)) for kind in KINDS)
 
 
 def sized_program(kind: str, size: int, population: PopulationConfig) -> ProgramConfig:
     """The catalogue's program of `kind` at `size` (in its lever's unit) on `population`."""
     lever = next(lv for lv in levers() if lv.kind == kind)
-    program = copy.deepcopy(catalogue()[kind])
-    if lever.unit is None:
-        return program
-    if not 1 <= size <= lever.max_size:
-        raise ValueError(f"{kind}_size = {size} is out of range: allowed [1, {lever.max_size}] "
-                         f"({lever.unit})")
-    if lever.level == "individual" and program.capacity is not None:
-        program.capacity = max(1, round(size * population.size / PER_10K))
-    elif lever.level == "individual":
-        program.coverage = size / 100
-    else:
-        program.targeting.communities = []
-        program.targeting.most_violent_communities = max(
-            1, round(size / 100 * population.communities))
-    return program
+    return kinds.sized(catalogue()[kind], lever, size, population)
 
 
 def resized_for(program: ProgramConfig, population: PopulationConfig) -> ProgramConfig:
-    """A scenario file's program (sized for the reference city) on another profile: places in
-    proportion to residents, covered communities in proportion to communities."""
-    ref = profile(REFERENCE_PROFILE)
-    program = copy.deepcopy(program)
-    if program.capacity is not None:
-        program.capacity = max(1, round(program.capacity * population.size / ref.size))
-    t = program.targeting
-    if t.most_violent_communities:
-        t.most_violent_communities = min(population.communities, max(
-            1, round(t.most_violent_communities * population.communities / ref.communities)))
-    return program
+    """A scenario file's program (sized for the reference city) on another profile."""
+    return kinds.resized_for(program, population, profile(REFERENCE_PROFILE))
 
 
-def planned_cost_per_year(program: ProgramConfig, population: PopulationConfig) -> float | None:
-    """USD a year with every place filled: participants x cost per participant-week, covered
-    communities x cost per community-week, plus fixed weekly costs. Community programs'
-    participants are estimated as the covered residents of the targeted ages (ages are about
-    evenly spread). None when the size depends on who is eligible (coverage)."""
-    level = PROGRAM_KINDS[program.kind][0]
-    t = program.targeting
-    weekly = program.cost_per_week
-    if level == "individual":
-        if program.capacity is None:
-            return None
-        weekly += program.capacity * program.cost_per_participant_week
-    elif level == "community":
-        covered = t.most_violent_communities or len(t.communities) or population.communities
-        ages = (min(t.max_age, population.max_age - 1) - max(t.min_age, MIN_AGE) + 1)
-        age_share = max(0, ages) / (population.max_age - MIN_AGE)
-        residents = population.size * covered / population.communities
-        weekly += (covered * program.cost_per_community_week
-                   + residents * age_share * program.cost_per_participant_week)
-    return weekly * WEEKS_PER_YEAR
+planned_cost_per_year = kinds.planned_cost_per_year
 
 
 # -- the model the page drives ---------------------------------------------------------------

@@ -85,9 +85,9 @@ DECLINED = 4  # offered a place and refused it
  COMPARISON_WEEKS, COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS) = range(6)
 N_PROGRAM_STATS = 6
 
-# Resident-weeks reached by community programs: community_stats[...]
-SCHOOL_WEEKS = 0  # school-age residents of covered communities
-INTERRUPTION_WEEKS = 1  # residents reached by violence interrupters
+# Resident-weeks reached by community programs acting on residents: community_stats[...]
+PUPIL_WEEKS = 0  # residents of the targeted ages in covered communities (catalogue.PUPILS)
+EXPOSED_WEEKS = 1  # residents exposed to violence in covered communities (catalogue.EXPOSED)
 N_COMMUNITY_STATS = 2
 
 

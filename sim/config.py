@@ -18,6 +18,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+from .catalogue import KINDS
 from .codes import (AGE_BAND_EDGES, JUSTICE_STATES, MAX_WEEKS, MIN_AGE, RISK_FACTORS, SEXES,
                     WEEKS_PER_YEAR, band_labels)
 
@@ -161,23 +162,6 @@ class JusticeConfig:
     cost_per_prisoner_year: float = bounded(33_274.0, 0.0, 1e7)
 
 
-PROGRAM_KINDS = {
-    # kind: (level, what `effect` is)
-    "school_education": ("community", "hazard ratio on offending of enrolled ages, decaying after"),
-    "cbt_youth": ("individual", "hazard ratio on violent offending while enrolled, decaying after"),
-    "violence_interruption": ("community",
-                              "hazard ratio on violent offending of residents exposed to "
-                              "violence or recently victimised (contagion, retaliation)"),
-    "focused_deterrence": ("individual", "hazard ratio on offending while enrolled"),
-    "hotspot_policing": ("community", "multiplier on police presence (clearance)"),
-    "prison_rehabilitation": ("individual", "hazard ratio on offending after release"),
-    "reentry_employment": ("individual", "hazard ratio on offending while supported"),
-    "community_participation": ("community", "multiplier on collective efficacy"),
-    "institutional_coordination": ("system", "multiplier on uptake and completion of other "
-                                   "programs; divides their start delays"),
-}
-"""The program catalogue: every lever of the Plan of Action, and what its `effect` means."""
-
 @dataclass
 class Targeting:
     """Who is eligible: all conditions must hold."""
@@ -210,11 +194,12 @@ class ProgramConfig:
     intake_interval_weeks: int = bounded(4, 1, 520)
     uptake: float = probability(1.0)  # an offered place is taken
     completion: float = probability(1.0)  # a participant completes (else drops out midway)
-    effect: float = 1.0  # see PROGRAM_KINDS; allowed (0, 10]
+    effect: float = 1.0  # what it means: the kind's entry in sim.catalogue; allowed (0, 10]
     half_life_weeks: float = bounded(float(WEEKS_PER_YEAR), 0.1, 5200.0)  # effect's decay after completion
     effect_female: float = bounded(1.0, 0.0, 10.0)  # scales log(effect) for women
     effect_by_age_band: dict[str, float] = field(default_factory=dict)  # scales log(effect)
-    clearance_multiplier: float = bounded(1.0, 0.1, 10.0)  # institutional_coordination only
+    # on arrest probability; read by the kinds that raise certainty (sim.catalogue)
+    clearance_multiplier: float = bounded(1.0, 0.1, 10.0)
     cost_per_participant_week: float = bounded(0.0, 0.0, None)
     cost_per_community_week: float = bounded(0.0, 0.0, None)
     cost_per_week: float = bounded(0.0, 0.0, None)
@@ -289,19 +274,17 @@ def _check_program(name: str, p: ProgramConfig, cfg: VpsimConfig) -> None:
     def fail(field_name: str, value, allowed: str):
         raise ConfigError(f"{key}.{field_name} = {value!r} is out of range: allowed {allowed}")
 
-    if p.kind not in PROGRAM_KINDS:
-        fail("kind", p.kind, ", ".join(PROGRAM_KINDS))
+    if p.kind not in KINDS:
+        fail("kind", p.kind, ", ".join(KINDS))
     if not (0.0 < p.effect <= 10.0):
         fail("effect", p.effect, "(0, 10]")
-    level = PROGRAM_KINDS[p.kind][0]
-    if level == "individual":
-        if (p.capacity is None) == (p.coverage is None):
-            raise ConfigError(f"{key}: give exactly one of capacity (places) or coverage "
-                              f"(share of the eligible) for a {p.kind} program")
-        if p.capacity is not None and p.capacity < 0:
-            fail("capacity", p.capacity, ">= 0")
-        if p.coverage is not None and not (0.0 <= p.coverage <= 1.0):
-            fail("coverage", p.coverage, "[0, 1]")
+    problem = KINDS[p.kind].check(key, p)
+    if problem:
+        raise ConfigError(problem)
+    if p.capacity is not None and p.capacity < 0:
+        fail("capacity", p.capacity, ">= 0")
+    if p.coverage is not None and not (0.0 <= p.coverage <= 1.0):
+        fail("coverage", p.coverage, "[0, 1]")
     if p.priority not in ("risk", "random"):
         fail("priority", p.priority, "risk, random")
     t = p.targeting

@@ -42,10 +42,10 @@ from . import rng
 from .codes import (
     ADMISSIONS, ARRESTS, COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS, COMPARISON_WEEKS,
     COMPLETER, DEAD, DISENGAGEMENT, DROPOUT, FAMILY_ADVERSITY, FIREARM_ACCESS, FREE,
-    GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, INIT_WEEK, INTERRUPTION_WEEKS,
+    GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, INIT_WEEK, EXPOSED_WEEKS,
     MIN_AGE, N_COMMUNITY_STATS, N_TALLIES, NEVER, NEW_VICTIMS, NOT_OFFERED, OTHER_OFFENCES,
     PARTICIPANT_ARRESTS, PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS, POPULATION, RELEASES,
-    SCHOOL_WEEKS, SUBSTANCE_USE, SUPERVISED, SUPERVISED_STOCK, TALLY_INCARCERATED, TALLY_SPELLS,
+    PUPIL_WEEKS, SUBSTANCE_USE, SUPERVISED, SUPERVISED_STOCK, TALLY_INCARCERATED, TALLY_SPELLS,
     VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES, WAITLISTED, WEEKS_PER_YEAR,
 )
 from .codes import decay_rate, horizon, weekly_retention
@@ -442,15 +442,15 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
     ind_status = pt.ind_status
     n_individual = ind_status.shape[0]
     community_covered = pt.community_covered
-    school_since = pt.school_since
-    school_min_age = pt.school_min_age
-    school_max_age = pt.school_max_age
-    school_log_effect = pt.school_log_effect
-    school_rate = pt.school_rate
-    school_horizon = pt.school_horizon
-    interruption_cover = pt.interruption_cover
-    interruption_log_effect = pt.interruption_log_effect
-    interruption_window = pt.interruption_window
+    pupils_since = pt.pupils_since
+    pupils_min_age = pt.pupils_min_age
+    pupils_max_age = pt.pupils_max_age
+    pupils_log_effect = pt.pupils_log_effect
+    pupils_rate = pt.pupils_rate
+    pupils_horizon = pt.pupils_horizon
+    exposed_cover = pt.exposed_cover
+    exposed_log_effect = pt.exposed_log_effect
+    exposed_window = pt.exposed_window
     for i in range(lo, hi):
         state = r.justice_state[i]
         # 1. demography
@@ -495,20 +495,20 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
                     break
             c = r.community[i]
             if community_covered[c]:
-                since = school_since[c]
+                since = pupils_since[c]
                 if since != NEVER:
-                    if school_min_age <= age <= school_max_age:
-                        x_all += school_log_effect[sex, band]
-                        community_stats[SCHOOL_WEEKS] += 1
-                    elif age > school_max_age:
-                        left_school = r.birth_week[i] + WEEKS_PER_YEAR * (school_max_age + 1)
-                        dt = week - left_school
-                        if left_school > since and dt < school_horizon:
-                            x_all += school_log_effect[sex, band] * np.exp(-school_rate * dt)
-                if interruption_cover[c] and (r.exposure[i] > 0.0 or week - r.victimised_week[i]
-                                              < interruption_window):
-                    x_violent += interruption_log_effect[sex, band]
-                    community_stats[INTERRUPTION_WEEKS] += 1
+                    if pupils_min_age <= age <= pupils_max_age:
+                        x_all += pupils_log_effect[sex, band]
+                        community_stats[PUPIL_WEEKS] += 1
+                    elif age > pupils_max_age:
+                        left_ages = r.birth_week[i] + WEEKS_PER_YEAR * (pupils_max_age + 1)
+                        dt = week - left_ages
+                        if left_ages > since and dt < pupils_horizon:
+                            x_all += pupils_log_effect[sex, band] * np.exp(-pupils_rate * dt)
+                if exposed_cover[c] and (r.exposure[i] > 0.0
+                                         or week - r.victimised_week[i] < exposed_window):
+                    x_violent += exposed_log_effect[sex, band]
+                    community_stats[EXPOSED_WEEKS] += 1
             if x_all != 0.0:
                 h *= np.exp(x_all)
             if x_violent != 0.0:  # only the violent part of the hazard changes

@@ -14,9 +14,13 @@ import numpy as np
 import pandas as pd
 
 from . import codes
-from .codes import (ADMISSIONS, ARRESTS, HOMICIDES, INCARCERATED_STOCK, NEW_VICTIMS,
-                    OTHER_OFFENCES, POPULATION, SEXES, STAT_NAMES, VICTIMISATIONS,
-                    VIOLENT_ARRESTS, VIOLENT_OFFENCES, WEEKS_PER_YEAR)
+from .catalogue import COMMUNITY, INDIVIDUAL, program_cost
+from .codes import (ADMISSIONS, ARRESTS, COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS,
+                    COMPARISON_WEEKS, COMPLETER, DECLINED, DROPOUT, HOMICIDES,
+                    INCARCERATED_STOCK, N_PROGRAM_STATS, NEW_VICTIMS, OTHER_OFFENCES,
+                    PARTICIPANT_ARRESTS, PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS,
+                    POPULATION, SEXES, STAT_NAMES, VICTIMISATIONS, VIOLENT_ARRESTS,
+                    VIOLENT_OFFENCES, WEEKS_PER_YEAR)
 
 if TYPE_CHECKING:
     from .model import ViolencePreventionModel
@@ -140,7 +144,7 @@ def summary(model: ViolencePreventionModel) -> dict:
         return {label: _per_100k_per_year(by_band[stat, b], band_person_years[b])
                 for b, label in enumerate(model.band_labels)}
 
-    program_outcomes = model.programs.summary(model)
+    program_outcomes = programs_summary(model)
     cost_programs = float(sum(p["cost"] for p in program_outcomes.values()))
 
     return {
@@ -192,6 +196,82 @@ def summary(model: ViolencePreventionModel) -> dict:
             ("arrests_per_100k_per_year", ARRESTS),
             ("prison_admissions_per_100k_per_year", ADMISSIONS))},
     }
+
+
+def programs_summary(model: ViolencePreventionModel) -> dict:
+    """Per program of the scenario: its reach, its participants against the waiting list
+    (individual programs), and its cost."""
+    book, t, week = model.programs, model.programs.tables, model.week
+    out = {}
+    for p in book.programs:
+        participant_weeks = p.participant_weeks(week)
+        entry = {"kind": p.kind.name, "start_week": p.start - model.burn_in_weeks,
+                 "weeks_running": p.weeks_running}
+        if p.level == INDIVIDUAL:
+            k = p.index
+            ended = (t.ind_end_week[k] <= week - 1)
+            entry.update({
+                "participants": p.participants,
+                "completions": int(((t.ind_status[k] == COMPLETER) & ended).sum()),
+                "dropouts": int(((t.ind_status[k] == DROPOUT) & ended).sum()),
+                "declined": int((t.ind_status[k] == DECLINED).sum()),
+                "waiting_list_mean": float(np.mean(p.waiting_list)) if p.waiting_list else 0.0,
+                "participant_weeks": participant_weeks,
+                "participants_by_sex": {sex: int(p.participants_by[s].sum())
+                                        for s, sex in enumerate(SEXES)},
+                "participants_by_age_band": {
+                    label: int(p.participants_by[:, b].sum())
+                    for b, label in enumerate(book.labels)},
+            })
+            entry["participants_vs_waiting_list"] = participants_vs_waiting_list(
+                t.ind_stats[k])
+        elif p.kind.reach_statistic is not None:
+            participant_weeks = int(t.community_stats[p.kind.reach_statistic])
+            entry["participant_weeks"] = participant_weeks
+        if p.level == COMMUNITY and p.covered is not None:
+            entry["communities"] = [int(x) for x in np.flatnonzero(p.covered)]
+            entry["community_weeks"] = p.community_weeks
+        entry["cost"] = program_cost(p.config, participant_weeks, p.community_weeks,
+                                     p.weeks_running)
+        entry["source"] = p.config.source
+        out[p.name] = entry
+    return out
+
+
+def participants_vs_waiting_list(stats: np.ndarray) -> dict:
+    """Participants (while enrolled) against the waiting list (until the next intake), from an
+    individual program's counters by [sex, age] (`ProgramTables.ind_stats[k]`).
+
+    The ratios are age- and sex-standardised: observed participant arrests over those expected
+    at the waiting list's rates in the same sex and age, over the strata both groups reach.
+    Crude rates can mislead: a youth program's places go to whoever turns eligible, its waiting
+    list builds up when many are eligible at once.
+    """
+    s = stats.reshape(-1, N_PROGRAM_STATS).astype(float)
+    p_weeks, c_weeks = s[:, PARTICIPANT_WEEKS], s[:, COMPARISON_WEEKS]
+    both = (p_weeks > 0) & (c_weeks > 0)
+    out = {
+        "participant_years": float(p_weeks.sum() / WEEKS_PER_YEAR),
+        "participant_arrests_per_year": _per_year(s[:, PARTICIPANT_ARRESTS].sum(),
+                                                  p_weeks.sum()),
+        "participant_violent_arrests_per_year": _per_year(
+            s[:, PARTICIPANT_VIOLENT_ARRESTS].sum(), p_weeks.sum()),
+        "comparison_years": float(c_weeks.sum() / WEEKS_PER_YEAR),
+        "comparison_arrests_per_year": _per_year(s[:, COMPARISON_ARRESTS].sum(), c_weeks.sum()),
+        "comparison_violent_arrests_per_year": _per_year(
+            s[:, COMPARISON_VIOLENT_ARRESTS].sum(), c_weeks.sum()),
+    }
+    for name, p_col, c_col in (
+            ("arrests", PARTICIPANT_ARRESTS, COMPARISON_ARRESTS),
+            ("violent_arrests", PARTICIPANT_VIOLENT_ARRESTS, COMPARISON_VIOLENT_ARRESTS)):
+        expected = (p_weeks[both] * s[both, c_col] / c_weeks[both]).sum()
+        observed = s[both, p_col].sum()
+        out[f"standardised_{name}_ratio"] = float(observed / expected) if expected > 0 else None
+    return out
+
+
+def _per_year(events: float, weeks: float) -> float | None:
+    return float(events / weeks * WEEKS_PER_YEAR) if weeks > 0 else None
 
 
 def timeseries(model: ViolencePreventionModel) -> pd.DataFrame:

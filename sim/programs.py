@@ -1,21 +1,20 @@
-"""Programs: the Plan of Action's levers as data (`scenario.programs` in the config).
+"""Programs: a scenario's programs as the arrays the kernels read, and stage 1 of the week.
 
-A program is a `ProgramConfig` entry (kind, targeting, size, timing, effect, cost, source). This
-module turns a scenario's programs into the arrays the kernels read (`ProgramTables`) and keeps
-the Python side of their bookkeeping: intakes, who is covered, participant-weeks, costs.
+A program is a `ProgramConfig` entry (kind, targeting, size, timing, effect, cost, source); what
+its kind does is declared once, in `sim.catalogue`. This module turns a scenario's programs into
+`ProgramTables` by their kinds' level and channel, and keeps the Python side of their
+bookkeeping: starts, intakes, who is covered, participant-weeks.
 
-Three levels (`config.PROGRAM_KINDS`):
-- individual (cbt_youth, focused_deterrence, prison_rehabilitation, reentry_employment): places
-  are offered at each intake to eligible residents, highest static risk first or at random,
-  within capacity (or to a stable share of the eligible: coverage). An offer is taken with
-  probability `uptake`; a participant completes with probability `completion`, else drops out
-  at a uniformly drawn week. The effect (a hazard ratio, scaled by sex and age band) holds while
-  enrolled and decays with `half_life_weeks` after completion; drop-outs keep none. Eligible
-  residents not offered a place are on the waiting list: they are the comparison group.
-- community (school_education, violence_interruption, hotspot_policing,
-  community_participation): the targeted communities are covered from the start week.
-- system (institutional_coordination): raises the uptake and completion of the other programs,
-  divides their start delays, and multiplies clearance everywhere from its start week.
+By level (`catalogue.INDIVIDUAL`, `COMMUNITY`, `SYSTEM`):
+- individual: places are offered at each intake to eligible residents, highest static risk first
+  or at random, within capacity (or to a stable share of the eligible: coverage). An offer is
+  taken with probability `uptake`; a participant completes with probability `completion`, else
+  drops out at a uniformly drawn week. The effect (a hazard ratio, scaled by sex and age band)
+  holds while enrolled and decays with `half_life_weeks` after completion; drop-outs keep none.
+  Eligible residents not offered a place are on the waiting list: the comparison group.
+- community: the targeted communities are covered from the start week (the N most violent are
+  chosen then).
+- system: acts through the other programs (uptake, completion, start delays) and on clearance.
 At most one program of each kind per scenario.
 """
 
@@ -28,24 +27,26 @@ import numpy as np
 from numba import njit
 
 from . import rng
-from .codes import (COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS, COMPARISON_WEEKS, COMPLETER,
-                    DEAD, DECLINED, DROPOUT, INCARCERATED, INTERRUPTION_WEEKS, JUSTICE_STATES,
-                    MIN_AGE, N_COMMUNITY_STATS, N_PROGRAM_STATS, NEVER, NOT_OFFERED,
-                    PARTICIPANT_ARRESTS, PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS,
-                    RISK_FACTORS, SCHOOL_WEEKS, TARGET_FREE, TARGET_INCARCERATED,
-                    TARGET_RELEASED, WAITLISTED, WEEKS_PER_YEAR, age_in_years, band_labels,
-                    decay_rate, horizon)
-from .config import PROGRAM_KINDS, ProgramConfig, VpsimConfig
+from .catalogue import (COLLECTIVE_EFFICACY, COMMUNITY, EXPOSED, INDIVIDUAL, KINDS,
+                        POLICE_PRESENCE, PROGRAM_DELIVERY, PUPILS, SYSTEM, VIOLENT_OFFENDING)
+from .codes import (COMPLETER, DEAD, DECLINED, DROPOUT, INCARCERATED, JUSTICE_STATES, MIN_AGE,
+                    N_COMMUNITY_STATS, N_PROGRAM_STATS, NEVER, RISK_FLAG, SEXES, TARGET_FREE,
+                    TARGET_INCARCERATED, TARGET_RELEASED, WAITLISTED, WEEKS_PER_YEAR,
+                    age_in_years, band_labels, decay_rate, horizon)
+from .config import ProgramConfig, VpsimConfig
 from .rng import uniform, uniforms
 
 if TYPE_CHECKING:
     from .model import ViolencePreventionModel
 
-INDIVIDUAL = ("cbt_youth", "focused_deterrence", "prison_rehabilitation", "reentry_employment")
-
 
 class ProgramTables(NamedTuple):
-    """What the kernels read and write about programs (K individual programs, C communities)."""
+    """What the kernels read and write about programs (K individual programs, C communities).
+
+    Individual programs' channels are per-program flags; community programs' channels are by
+    whom they reach (`catalogue.PUPILS`: offending of pupils; `catalogue.EXPOSED`: violent
+    offending of residents exposed to violence).
+    """
 
     ind_log_effect: np.ndarray  # [K, sex, band] log hazard ratio, float64
     ind_rate: np.ndarray  # [K] decay rate after completion, per week
@@ -56,21 +57,21 @@ class ProgramTables(NamedTuple):
     ind_intake_interval: np.ndarray  # [K] weeks between intakes (comparison window), int64
     ind_min_age: np.ndarray  # [K] eligible ages (comparison window), int64
     ind_max_age: np.ndarray
-    ind_status: np.ndarray  # [K, N] int8
+    ind_status: np.ndarray  # [K, N] int8 (codes.NOT_OFFERED ... DECLINED)
     ind_start_week: np.ndarray  # [K, N] int32
     ind_end_week: np.ndarray  # [K, N] int32
     ind_stats: np.ndarray  # [K, sex, age, N_PROGRAM_STATS] int64
-    school_since: np.ndarray  # [C] int32: week covered from (NEVER: not covered)
-    school_min_age: int
-    school_max_age: int
-    school_log_effect: np.ndarray  # [sex, band]
-    school_rate: float
-    school_horizon: int
-    interruption_cover: np.ndarray  # [C] int8
-    interruption_log_effect: np.ndarray  # [sex, band]
-    interruption_window: int  # weeks since a victimisation that count as 'recent'
-    community_stats: np.ndarray  # [N_COMMUNITY_STATS] int64
-    community_covered: np.ndarray  # [C] int8: covered by school education or interruption
+    pupils_since: np.ndarray  # [C] int32: week covered from (codes.NEVER: not covered)
+    pupils_min_age: int
+    pupils_max_age: int
+    pupils_log_effect: np.ndarray  # [sex, band]
+    pupils_rate: float
+    pupils_horizon: int
+    exposed_cover: np.ndarray  # [C] int8
+    exposed_log_effect: np.ndarray  # [sex, band]
+    exposed_window: int  # weeks since a victimisation that count as 'recent'
+    community_stats: np.ndarray  # [N_COMMUNITY_STATS] int64: resident-weeks reached
+    community_covered: np.ndarray  # [C] int8: covered by a program acting on residents
     acts_on_residents: int  # 1 if any program acts through the resident kernel
 
 
@@ -84,8 +85,24 @@ class Eligibility(NamedTuple):
     required_flags: int  # risk-factor bits all required
     community_mask: np.ndarray  # [community] bool
     justice_code: int  # codes.TARGET_FREE ... TARGET_ANY
-    released_within: int  # weeks since release, for justice_code 'released'
+    released_within: int  # weeks since release, for justice_code TARGET_RELEASED
     leaving_age_weeks: int  # residents this old leave the population this week
+
+
+class OfferTerms(NamedTuple):
+    """How an offered place is taken up and ended."""
+
+    uptake: float
+    completion: float
+    duration_weeks: int
+
+
+class Enrolment(NamedTuple):
+    """Who an intake enrolled (filled by `offer_places`): resident, start and end weeks."""
+
+    resident: np.ndarray  # int64
+    start: np.ndarray
+    end: np.ndarray
 
 
 class Intake(NamedTuple):
@@ -114,9 +131,9 @@ def _effect_horizon(log_effect: np.ndarray, half_life_weeks: float) -> int:
 
 
 @njit(cache=True)
-def scan_eligible(week, k, r, pt, min_age, max_age, sex_mask, min_risk, required_flags,
-                  community_mask, justice_code, released_within, leaving_age_weeks, out):
-    """Eligible residents for individual program k at an intake; also counts those enrolled.
+def scan_eligible(week, k, r, pt, rule, out):
+    """Eligible residents for individual program k at an intake (`rule`: an `Eligibility`);
+    also counts those enrolled.
 
     Writes eligible indices to `out`; returns (n_eligible, n_active). A resident is offered a
     program at most once (waitlisted residents stay eligible).
@@ -132,25 +149,27 @@ def scan_eligible(week, k, r, pt, min_age, max_age, sex_mask, min_risk, required
         if s == DECLINED:
             continue
         state = r.justice_state[i]
-        if state == DEAD or week - r.birth_week[i] >= leaving_age_weeks:
+        if state == DEAD or week - r.birth_week[i] >= rule.leaving_age_weeks:
             continue  # leaves the population this week (intakes run before demography)
         age = (week - r.birth_week[i]) // WEEKS_PER_YEAR
-        if age < min_age or age > max_age:
+        if age < rule.min_age or age > rule.max_age:
             continue
-        if not sex_mask[r.sex[i]]:
+        if not rule.sex_mask[r.sex[i]]:
             continue
-        if r.static_risk[i] < min_risk:
+        if r.static_risk[i] < rule.min_risk:
             continue
-        if (r.risk_flags[i] & required_flags) != required_flags:
+        if (r.risk_flags[i] & rule.required_flags) != rule.required_flags:
             continue
-        if not community_mask[r.community[i]]:
+        if not rule.community_mask[r.community[i]]:
             continue
+        justice_code = rule.justice_code
         if justice_code == TARGET_FREE and state == INCARCERATED:
             continue
         if justice_code == TARGET_INCARCERATED and state != INCARCERATED:
             continue
         if justice_code == TARGET_RELEASED and (state == INCARCERATED
-                                  or week - r.release_week[i] > released_within):
+                                                or week - r.release_week[i]
+                                                > rule.released_within):
             continue
         out[n_eligible] = i
         n_eligible += 1
@@ -158,15 +177,15 @@ def scan_eligible(week, k, r, pt, min_age, max_age, sex_mask, min_risk, required
 
 
 @njit(cache=True)
-def offer_places(week, k, key, candidates, n_offers, uptake, completion, duration, pt,
-                 starts, ends, enrolled):
-    """Offer places to the first `n_offers` candidates (NOT_OFFERED or WAITLISTED); waitlist
-    the rest.
+def offer_places(week, k, key, candidates, n_offers, terms, pt, enrolment):
+    """Offer places of individual program k to the first `n_offers` candidates (NOT_OFFERED or
+    WAITLISTED) on `terms` (an `OfferTerms`); waitlist the rest.
 
     Returns the number enrolled; who, and their start and end weeks, are written to
-    `enrolled`, `starts` and `ends`.
+    `enrolment` (an `Enrolment`).
     """
     n_enrolled = 0
+    duration = terms.duration_weeks
     for j in range(candidates.shape[0]):
         i = candidates[j]
         if j >= n_offers:
@@ -174,20 +193,20 @@ def offer_places(week, k, key, candidates, n_offers, uptake, completion, duratio
             pt.ind_start_week[k, i] = week
             continue
         stream = rng.PROGRAM + 4 * k
-        if uniform(key, week, i, stream) >= uptake:
+        if uniform(key, week, i, stream) >= terms.uptake:
             pt.ind_status[k, i] = DECLINED
             continue
         end = week + duration
         status = COMPLETER
-        if uniform(key, week, i, stream + 1) >= completion:
+        if uniform(key, week, i, stream + 1) >= terms.completion:
             status = DROPOUT
             end = week + 1 + np.int64(uniform(key, week, i, stream + 2) * (duration - 1))
         pt.ind_status[k, i] = status
         pt.ind_start_week[k, i] = week
         pt.ind_end_week[k, i] = end
-        enrolled[n_enrolled] = i
-        starts[n_enrolled] = week
-        ends[n_enrolled] = end
+        enrolment.resident[n_enrolled] = i
+        enrolment.start[n_enrolled] = week
+        enrolment.end[n_enrolled] = end
         n_enrolled += 1
     return n_enrolled
 
@@ -203,11 +222,11 @@ def empty_tables(n_residents: int, n_communities: int, n_bands: int) -> ProgramT
         ind_start_week=np.zeros((0, n_residents), np.int32),
         ind_end_week=np.zeros((0, n_residents), np.int32),
         ind_stats=np.zeros((0, 2, 1, N_PROGRAM_STATS), np.int64),
-        school_since=np.full(n_communities, NEVER, np.int32),
-        school_min_age=0, school_max_age=-1, school_log_effect=np.zeros((2, n_bands)),
-        school_rate=1.0, school_horizon=0,
-        interruption_cover=np.zeros(n_communities, np.int8),
-        interruption_log_effect=np.zeros((2, n_bands)), interruption_window=WEEKS_PER_YEAR,
+        pupils_since=np.full(n_communities, NEVER, np.int32),
+        pupils_min_age=0, pupils_max_age=-1, pupils_log_effect=np.zeros((2, n_bands)),
+        pupils_rate=1.0, pupils_horizon=0,
+        exposed_cover=np.zeros(n_communities, np.int8),
+        exposed_log_effect=np.zeros((2, n_bands)), exposed_window=WEEKS_PER_YEAR,
         community_stats=np.zeros(N_COMMUNITY_STATS, np.int64),
         community_covered=np.zeros(n_communities, np.int8),
         acts_on_residents=0,
@@ -215,14 +234,14 @@ def empty_tables(n_residents: int, n_communities: int, n_bands: int) -> ProgramT
 
 
 class Program:
-    """One program of a scenario: its config, its schedule, and its running totals."""
+    """One program of a scenario: its config, its kind, its schedule and its running totals."""
 
     def __init__(self, name: str, config: ProgramConfig, burn_in_weeks: int,
                  total_weeks: int) -> None:
         self.name = name
         self.config = config
-        self.kind = config.kind
-        self.level = PROGRAM_KINDS[config.kind][0]
+        self.kind = KINDS[config.kind]
+        self.level = self.kind.level
         self.uptake = config.uptake
         self.completion = config.completion
         self.start_week_after_burn_in = config.start_week
@@ -234,7 +253,6 @@ class Program:
         self.active_delta = np.zeros(total_weeks + config.duration_weeks + 2, np.int64)
         self.participants = 0
         self.participants_by = np.zeros((2, 16), np.int64)  # [sex, age band] at enrolment
-        self.completers = 0
         self.waiting_list: list[int] = []  # at each intake
         self.community_weeks = 0
         self.weeks_running = 0
@@ -250,7 +268,7 @@ class Program:
 
 
 class ProgramBook:
-    """Every program of a scenario, and the work of stage 2 (programs) each week."""
+    """Every program of a scenario, and the work of the programs stage each week."""
 
     def __init__(self, cfg: VpsimConfig, n_residents: int, n_communities: int,
                  burn_in_weeks: int, total_weeks: int) -> None:
@@ -259,8 +277,7 @@ class ProgramBook:
         self.labels = labels
         self.programs = [Program(name, p, burn_in_weeks, total_weeks)
                          for name, p in cfg.scenario.programs.items()]
-        self.coordination = next((p for p in self.programs
-                                  if p.kind == "institutional_coordination"), None)
+        self.coordination = self._on_channel(PROGRAM_DELIVERY)
         if self.coordination is not None:
             m = self.coordination.config.effect
             for p in self.programs:
@@ -268,57 +285,40 @@ class ProgramBook:
                     p.uptake = min(1.0, p.uptake * m)
                     p.completion = min(1.0, p.completion * m)
                     p.start_week_after_burn_in = int(round(p.start_week_after_burn_in / m))
-        individual = [p for p in self.programs if p.kind in INDIVIDUAL]
+        individual = [p for p in self.programs if p.level == INDIVIDUAL]
         for k, p in enumerate(individual):
             p.index = k
         self.individual = individual
-        n_bands = len(labels)
-        t = empty_tables(n_residents, n_communities, n_bands)
-        K = len(individual)
-        if K:
-            log_effects = np.stack([_log_effect_table(p.config, labels) for p in individual])
-            rates = np.array([decay_rate(p.config.half_life_weeks) for p in individual])
-            t = t._replace(
-                ind_log_effect=log_effects, ind_rate=rates,
-                ind_horizon=np.array([_effect_horizon(log_effects[k], p.config.half_life_weeks)
-                                     for k, p in enumerate(individual)],
-                                     np.int64),
-                ind_violent_only=np.array([p.kind == "cbt_youth" for p in individual], np.int8),
-                ind_after_release=np.array([p.kind == "prison_rehabilitation"
-                                            for p in individual], np.int8),
-                ind_clearance=np.array([p.config.clearance_multiplier
-                                        if p.kind == "focused_deterrence" else 1.0
-                                        for p in individual]),
-                ind_intake_interval=np.array([p.config.intake_interval_weeks
-                                              for p in individual], np.int64),
-                ind_min_age=np.array([p.config.targeting.min_age for p in individual], np.int64),
-                ind_max_age=np.array([p.config.targeting.max_age for p in individual], np.int64),
-                ind_status=np.zeros((K, n_residents), np.int8),
-                ind_start_week=np.zeros((K, n_residents), np.int32),
-                ind_end_week=np.zeros((K, n_residents), np.int32),
-                ind_stats=np.zeros((K, 2, cfg.population.max_age + 1, N_PROGRAM_STATS),
-                                   np.int64),
-            )
-        school = self.by_kind("school_education")
-        if school is not None:
-            log_effect = _log_effect_table(school.config, labels)
-            rate = decay_rate(school.config.half_life_weeks)
-            t = t._replace(school_min_age=max(MIN_AGE, school.config.targeting.min_age),
-                           school_max_age=school.config.targeting.max_age,
-                           school_log_effect=log_effect, school_rate=rate,
-                           school_horizon=_effect_horizon(log_effect,
-                                                          school.config.half_life_weeks))
-        interruption = self.by_kind("violence_interruption")
-        if interruption is not None:
-            t = t._replace(interruption_log_effect=_log_effect_table(interruption.config, labels))
-        acts = bool(individual) or school is not None or interruption is not None
+        t = empty_tables(n_residents, n_communities, len(labels))
+        if individual:
+            t = t._replace(**_individual_tables(individual, labels, n_residents,
+                                                cfg.population.max_age))
+        pupils = self._reaching(PUPILS)
+        if pupils is not None:
+            log_effect = _log_effect_table(pupils.config, labels)
+            t = t._replace(pupils_min_age=max(MIN_AGE, pupils.config.targeting.min_age),
+                           pupils_max_age=pupils.config.targeting.max_age,
+                           pupils_log_effect=log_effect,
+                           pupils_rate=decay_rate(pupils.config.half_life_weeks),
+                           pupils_horizon=_effect_horizon(log_effect,
+                                                          pupils.config.half_life_weeks))
+        exposed = self._reaching(EXPOSED)
+        if exposed is not None:
+            t = t._replace(exposed_log_effect=_log_effect_table(exposed.config, labels))
+        acts = bool(individual) or pupils is not None or exposed is not None
         self.tables = t._replace(acts_on_residents=int(acts))
         self._buffer = np.empty(n_residents, np.int64)
 
-    def by_kind(self, kind: str) -> Program | None:
-        return next((p for p in self.programs if p.kind == kind), None)
+    def _on_channel(self, channel: str) -> Program | None:
+        return next((p for p in self.programs if p.kind.channel == channel), None)
 
-    # -- stage 2 ----------------------------------------------------------------------------
+    def _reaching(self, reach: str) -> Program | None:
+        return next((p for p in self.programs if p.kind.reach == reach), None)
+
+    def by_kind(self, kind: str) -> Program | None:
+        return next((p for p in self.programs if p.kind.name == kind), None)
+
+    # -- the programs stage ---------------------------------------------------------------------
     def step(self, model: ViolencePreventionModel, week: int) -> None:
         """Start programs whose week has come; run intakes; count community-weeks."""
         for p in self.programs:
@@ -327,9 +327,9 @@ class ProgramBook:
             if week == p.start:
                 self._start(model, p)
             p.weeks_running += 1
-            if p.level == "community":
+            if p.level == COMMUNITY:
                 p.community_weeks += int(p.covered.sum())
-            if p.level == "individual" and (week - p.start) % p.config.intake_interval_weeks == 0:
+            if p.level == INDIVIDUAL and (week - p.start) % p.config.intake_interval_weeks == 0:
                 self._intake(model, p, week)
 
     def _communities(self, model: ViolencePreventionModel, p: Program) -> np.ndarray:
@@ -346,15 +346,15 @@ class ProgramBook:
         return mask
 
     def _start(self, model: ViolencePreventionModel, p: Program) -> None:
-        if p.level == "system":
+        if p.level == SYSTEM:
             return
         p.covered = self._communities(model, p)
         t = self.tables
-        if p.kind == "school_education":
-            t.school_since[p.covered] = p.start
-            t.community_covered[p.covered] = 1
-        elif p.kind == "violence_interruption":
-            t.interruption_cover[p.covered] = 1
+        if p.kind.reach == PUPILS:
+            t.pupils_since[p.covered] = p.start
+        elif p.kind.reach == EXPOSED:
+            t.exposed_cover[p.covered] = 1
+        if p.kind.reach is not None:
             t.community_covered[p.covered] = 1
 
     def eligibility(self, p: Program, static_risk: np.ndarray, n_communities: int,
@@ -364,13 +364,13 @@ class ProgramBook:
         t = p.config.targeting
         flags = 0
         for name in t.risk_factors:
-            flags |= 1 << RISK_FACTORS.index(name)
+            flags |= RISK_FLAG[name]
         min_risk = t.min_risk
         if t.risk_percentile > 0:
             min_risk = max(min_risk, float(np.percentile(static_risk, t.risk_percentile)))
         return Eligibility(
             min_age=max(MIN_AGE, t.min_age), max_age=t.max_age,
-            sex_mask=np.array([s in t.sexes for s in ("female", "male")]),
+            sex_mask=np.array([s in t.sexes for s in SEXES]),
             min_risk=min_risk, required_flags=flags,
             community_mask=p.covered if p.covered is not None else np.ones(n_communities, bool),
             justice_code=JUSTICE_STATES.index(t.justice_state),
@@ -386,10 +386,7 @@ class ProgramBook:
         """Scan the eligible, order them, offer the places (numba over the resident arrays)."""
         c = p.config
         r = model.residents
-        n_eligible, n_active = scan_eligible(
-            week, p.index, r, self.tables, rule.min_age, rule.max_age, rule.sex_mask,
-            rule.min_risk, rule.required_flags, rule.community_mask, rule.justice_code,
-            rule.released_within, rule.leaving_age_weeks, self._buffer)
+        n_eligible, n_active = scan_eligible(week, p.index, r, self.tables, rule, self._buffer)
         candidates = self._buffer[:n_eligible].copy()
         key = model.key
         if c.coverage is not None:
@@ -406,14 +403,14 @@ class ProgramBook:
                                    kind="stable")
             candidates = candidates[order]
             n_offers = max(0, min(len(candidates), c.capacity - n_active))
-        starts = np.empty(n_offers, np.int64)
-        ends = np.empty(n_offers, np.int64)
-        enrolled = np.empty(n_offers, np.int64)
-        n = offer_places(week, p.index, key, candidates, n_offers, p.uptake, p.completion,
-                         c.duration_weeks, self.tables, starts, ends, enrolled)
-        who = enrolled[:n]
-        return Intake(sex=r.sex[who], age=age_in_years(week, r.birth_week[who]), start=starts[:n],
-                      end=ends[:n], waiting=len(candidates) - n_offers)
+        enrolment = Enrolment(*(np.empty(n_offers, np.int64) for _ in Enrolment._fields))
+        n = offer_places(week, p.index, key, candidates, n_offers,
+                         OfferTerms(p.uptake, p.completion, c.duration_weeks), self.tables,
+                         enrolment)
+        who = enrolment.resident[:n]
+        return Intake(sex=r.sex[who], age=age_in_years(week, r.birth_week[who]),
+                      start=enrolment.start[:n], end=enrolment.end[:n],
+                      waiting=len(candidates) - n_offers)
 
     def record_intake(self, model: ViolencePreventionModel, p: Program, week: int,
                       intake: Intake) -> None:
@@ -424,94 +421,48 @@ class ProgramBook:
         p.participants += len(intake.start)
         p.waiting_list.append(intake.waiting)
 
-    # -- community channels (stage 7, O(communities)) --------------------------------------
+    # -- channels that act on communities (O(communities)) ---------------------------------------
     def police_multiplier(self, n_communities: int) -> np.ndarray:
+        """Police presence by community: programs on that channel in their covered
+        communities; a system program's clearance multiplier everywhere once it runs."""
         m = np.ones(n_communities)
-        hotspot = self.by_kind("hotspot_policing")
-        if hotspot is not None and hotspot.covered is not None:
-            m[hotspot.covered] *= hotspot.config.effect
-        if self.coordination is not None and self.coordination.weeks_running > 0:
-            m *= self.coordination.config.clearance_multiplier
+        for p in self.programs:
+            if p.kind.channel == POLICE_PRESENCE and p.covered is not None:
+                m[p.covered] *= p.config.effect
+        for p in self.programs:
+            if p.level == SYSTEM and p.kind.raises_certainty and p.weeks_running > 0:
+                m *= p.config.clearance_multiplier
         return m
 
     def efficacy_multiplier(self, n_communities: int) -> np.ndarray:
         m = np.ones(n_communities)
-        participation = self.by_kind("community_participation")
-        if participation is not None and participation.covered is not None:
-            m[participation.covered] *= participation.config.effect
+        for p in self.programs:
+            if p.kind.channel == COLLECTIVE_EFFICACY and p.covered is not None:
+                m[p.covered] *= p.config.effect
         return m
 
-    # -- outcomes -----------------------------------------------------------------------------
-    def summary(self, model: ViolencePreventionModel) -> dict:
-        out = {}
-        t = self.tables
-        week = model.week
-        for p in self.programs:
-            c = p.config
-            participant_weeks = p.participant_weeks(week)
-            entry = {"kind": p.kind, "start_week": p.start - model.burn_in_weeks,
-                     "weeks_running": p.weeks_running}
-            if p.level == "individual":
-                k = p.index
-                ended = (t.ind_end_week[k] <= week - 1)
-                entry.update({
-                    "participants": p.participants,
-                    "completions": int(((t.ind_status[k] == COMPLETER) & ended).sum()),
-                    "dropouts": int(((t.ind_status[k] == DROPOUT) & ended).sum()),
-                    "declined": int((t.ind_status[k] == DECLINED).sum()),
-                    "waiting_list_mean": float(np.mean(p.waiting_list)) if p.waiting_list else 0.0,
-                    "participant_weeks": participant_weeks,
-                    "participants_by_sex": {sex: int(p.participants_by[s].sum())
-                                            for s, sex in enumerate(("female", "male"))},
-                    "participants_by_age_band": {
-                        label: int(p.participants_by[:, b].sum())
-                        for b, label in enumerate(self.labels)},
-                })
-                entry["participants_vs_waiting_list"] = _comparison(t.ind_stats[k])
-            elif p.kind == "school_education":
-                participant_weeks = int(t.community_stats[SCHOOL_WEEKS])
-                entry["participant_weeks"] = participant_weeks
-            elif p.kind == "violence_interruption":
-                participant_weeks = int(t.community_stats[INTERRUPTION_WEEKS])
-                entry["participant_weeks"] = participant_weeks
-            if p.level == "community" and p.covered is not None:
-                entry["communities"] = [int(x) for x in np.flatnonzero(p.covered)]
-                entry["community_weeks"] = p.community_weeks
-            entry["cost"] = float(participant_weeks * c.cost_per_participant_week
-                             + p.community_weeks * c.cost_per_community_week
-                             + p.weeks_running * c.cost_per_week)
-            entry["source"] = c.source
-            out[p.name] = entry
-        return out
 
-
-def _comparison(stats: np.ndarray) -> dict:
-    """Participants (while enrolled) against the waiting list (until the next intake).
-
-    The ratios are age- and sex-standardised: observed participant arrests over those expected
-    at the waiting list's rates in the same sex and age, over the strata both groups reach.
-    Crude rates can mislead: a youth program's places go to whoever turns eligible, its waiting
-    list builds up when many are eligible at once.
-    """
-    s = stats.reshape(-1, N_PROGRAM_STATS).astype(float)
-    both = (s[:, PARTICIPANT_WEEKS] > 0) & (s[:, COMPARISON_WEEKS] > 0)
-    out = {
-        "participant_years": float(s[:, PARTICIPANT_WEEKS].sum() / WEEKS_PER_YEAR),
-        "participant_arrests_per_year": _rate(s[:, PARTICIPANT_ARRESTS].sum(), s[:, PARTICIPANT_WEEKS].sum()),
-        "participant_violent_arrests_per_year": _rate(s[:, PARTICIPANT_VIOLENT_ARRESTS].sum(),
-                                                      s[:, PARTICIPANT_WEEKS].sum()),
-        "comparison_years": float(s[:, COMPARISON_WEEKS].sum() / WEEKS_PER_YEAR),
-        "comparison_arrests_per_year": _rate(s[:, COMPARISON_ARRESTS].sum(), s[:, COMPARISON_WEEKS].sum()),
-        "comparison_violent_arrests_per_year": _rate(s[:, COMPARISON_VIOLENT_ARRESTS].sum(),
-                                                     s[:, COMPARISON_WEEKS].sum()),
-    }
-    for name, p_col, c_col in (("arrests", PARTICIPANT_ARRESTS, COMPARISON_ARRESTS),
-                               ("violent_arrests", PARTICIPANT_VIOLENT_ARRESTS, COMPARISON_VIOLENT_ARRESTS)):
-        expected = (s[both, PARTICIPANT_WEEKS] * s[both, c_col] / s[both, COMPARISON_WEEKS]).sum()
-        observed = s[both, p_col].sum()
-        out[f"standardised_{name}_ratio"] = float(observed / expected) if expected > 0 else None
-    return out
-
-
-def _rate(events: float, weeks: float) -> float | None:
-    return float(events / weeks * WEEKS_PER_YEAR) if weeks > 0 else None
+def _individual_tables(individual: list[Program], labels: list[str], n_residents: int,
+                       max_age: int) -> dict:
+    """The `ProgramTables` fields of the individual programs, one row each, from their kinds."""
+    K = len(individual)
+    log_effects = np.stack([_log_effect_table(p.config, labels) for p in individual])
+    return dict(
+        ind_log_effect=log_effects,
+        ind_rate=np.array([decay_rate(p.config.half_life_weeks) for p in individual]),
+        ind_horizon=np.array([_effect_horizon(log_effects[k], p.config.half_life_weeks)
+                              for k, p in enumerate(individual)], np.int64),
+        ind_violent_only=np.array([p.kind.channel == VIOLENT_OFFENDING for p in individual],
+                                  np.int8),
+        ind_after_release=np.array([p.kind.after_release for p in individual], np.int8),
+        ind_clearance=np.array([p.config.clearance_multiplier if p.kind.raises_certainty
+                                else 1.0 for p in individual]),
+        ind_intake_interval=np.array([p.config.intake_interval_weeks for p in individual],
+                                     np.int64),
+        ind_min_age=np.array([p.config.targeting.min_age for p in individual], np.int64),
+        ind_max_age=np.array([p.config.targeting.max_age for p in individual], np.int64),
+        ind_status=np.zeros((K, n_residents), np.int8),
+        ind_start_week=np.zeros((K, n_residents), np.int32),
+        ind_end_week=np.zeros((K, n_residents), np.int32),
+        ind_stats=np.zeros((K, 2, max_age + 1, N_PROGRAM_STATS), np.int64),
+    )

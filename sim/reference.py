@@ -42,9 +42,9 @@ from . import programs, rng
 from .codes import (
     ADMISSIONS, ARRESTS, COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS, COMPARISON_WEEKS,
     COMPLETER, DEAD, DECLINED, DISENGAGEMENT, DROPOUT, FAMILY_ADVERSITY, FIREARM_ACCESS, FREE,
-    GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, INTERRUPTION_WEEKS, N_STATS,
+    GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, EXPOSED_WEEKS, N_STATS,
     NEVER, NEW_VICTIMS, NOT_OFFERED, OTHER_OFFENCES, PARTICIPANT_ARRESTS,
-    PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS, POPULATION, RELEASES, SCHOOL_WEEKS,
+    PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS, POPULATION, RELEASES, PUPIL_WEEKS,
     SUBSTANCE_USE, SUPERVISED, SUPERVISED_STOCK, TALLY_INCARCERATED, TALLY_SPELLS,
     TARGET_FREE, TARGET_INCARCERATED, TARGET_RELEASED, VICTIMISATIONS, VIOLENT_ARRESTS,
     VIOLENT_OFFENCES, WAITLISTED, WEEKS_PER_YEAR,
@@ -276,27 +276,28 @@ class Resident(mesa.Agent):
                 and t.ind_min_age[k] <= age <= t.ind_max_age[k])
 
     def community_program_terms(self, week, age, sex, band, x_all, x_violent):
-        """School education (pupils of the targeted ages, fading after they leave school age)
-        and violence interruption (residents exposed through peers or victimised recently)."""
+        """Community programs on residents: pupils (the targeted ages; the effect fades after
+        they leave those ages) and the exposed (through peers, or victimised recently: violent
+        offending only)."""
         model = self.model
         t = model.book.tables
         c = self.community
         if not t.community_covered[c]:
             return x_all, x_violent
-        since = t.school_since[c]
+        since = t.pupils_since[c]
         if since != NEVER:
-            if t.school_min_age <= age <= t.school_max_age:
-                x_all += t.school_log_effect[sex, band]
-                t.community_stats[SCHOOL_WEEKS] += 1
-            elif age > t.school_max_age:
-                left_school = self.birth_week + WEEKS_PER_YEAR * (t.school_max_age + 1)
-                if left_school > since and week - left_school < t.school_horizon:
-                    x_all += t.school_log_effect[sex, band] * math.exp(
-                        -t.school_rate * (week - left_school))
-        if t.interruption_cover[c] and (
-                self.exposure > 0.0 or week - self.victimised_week < t.interruption_window):
-            x_violent += t.interruption_log_effect[sex, band]
-            t.community_stats[INTERRUPTION_WEEKS] += 1
+            if t.pupils_min_age <= age <= t.pupils_max_age:
+                x_all += t.pupils_log_effect[sex, band]
+                t.community_stats[PUPIL_WEEKS] += 1
+            elif age > t.pupils_max_age:
+                left_ages = self.birth_week + WEEKS_PER_YEAR * (t.pupils_max_age + 1)
+                if left_ages > since and week - left_ages < t.pupils_horizon:
+                    x_all += t.pupils_log_effect[sex, band] * math.exp(
+                        -t.pupils_rate * (week - left_ages))
+        if t.exposed_cover[c] and (
+                self.exposure > 0.0 or week - self.victimised_week < t.exposed_window):
+            x_violent += t.exposed_log_effect[sex, band]
+            t.community_stats[EXPOSED_WEEKS] += 1
         return x_all, x_violent
 
     # -- stages 4, 5 and 7 for one offence ------------------------------------------------------

@@ -17,7 +17,8 @@ from matplotlib.colors import to_rgb
 
 from helpers import PYTHON
 from sim import app
-from sim.config import PROGRAM_KINDS
+from sim import catalogue as kinds
+from sim.catalogue import KINDS as PROGRAM_KINDS
 from sim.codes import (INCARCERATED, TALLY_INCARCERATED)
 
 SHORT = ("burn_in_years=2", "years=3")  # for runs that need not be the real thing
@@ -98,13 +99,13 @@ def test_controls_are_built_from_the_program_catalogue(viz):
         program = app.catalogue()[kind]  # as scenarios/<kind>.yaml sizes it for the city
         assert slider.v_model == lever.default_size and slider.max == lever.max_size
         if lever.level == "individual":
-            assert abs(slider.v_model * reference.size / app.PER_10K - program.capacity) \
-                <= reference.size / app.PER_10K / 2
+            assert abs(slider.v_model * reference.size / kinds.PER_10K - program.capacity) \
+                <= reference.size / kinds.PER_10K / 2
         else:
             assert abs(slider.v_model / 100 * reference.communities
                        - program.targeting.most_violent_communities) <= 0.5
     # Every kind acting on people or places has a size; coordination acts through the others.
-    assert set(sliders) == {k for k, (level, _) in PROGRAM_KINDS.items() if level != "system"}
+    assert set(sliders) == {k for k, kind in PROGRAM_KINDS.items() if kind.level != "system"}
 
 
 def test_step_advances_the_model_by_the_render_interval(viz):
@@ -141,7 +142,7 @@ def test_a_slider_change_reaches_the_next_runs_config_and_the_budget(viz):
     programs = new.config.scenario.programs
     assert set(programs) == {"reentry_employment"}
     assert programs["reentry_employment"].capacity == round(
-        35 * new.config.population.size / app.PER_10K)
+        35 * new.config.population.size / kinds.PER_10K)
     assert new.baseline.config.scenario.programs == {}
     assert new.weeks_since_start == 0
 
@@ -219,7 +220,7 @@ def test_sizes_and_budget_follow_the_lever_units():
     for lever in app.levers():
         program = app.sized_program(lever.kind, max(1, lever.default_size), small)
         if lever.level == "individual":
-            assert program.capacity == round(lever.default_size * small.size / app.PER_10K)
+            assert program.capacity == round(lever.default_size * small.size / kinds.PER_10K)
             cost = app.planned_cost_per_year(program, small)
             assert cost == pytest.approx(52 * (program.capacity * program.cost_per_participant_week
                                                + program.cost_per_week))

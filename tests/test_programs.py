@@ -33,7 +33,8 @@ from helpers import REPO, VPSIM, paired_interval, program_overrides
 from sim import codes
 from sim import kernels, outcomes, programs
 from sim.codes import MIN_AGE, RISK_FACTORS
-from sim.config import PROGRAM_KINDS, ConfigError, load
+from sim.catalogue import KINDS as PROGRAM_KINDS
+from sim.config import ConfigError, load
 from sim.codes import (COMPLETER, DEAD, DROPOUT, INCARCERATED, NEVER, NOT_OFFERED, OTHER_OFFENCES, POPULATION, VIOLENT_OFFENCES)
 from sim.model import ViolencePreventionModel
 from sim.codes import SEXES
@@ -260,12 +261,12 @@ def test_neutral_program_leaves_the_run_identical_to_baseline(kind, settings):
     baseline = finished_run(SMALL + SHORT_RUN + ("seed=1", "scenario=baseline"))
     entry = program.summary["programs"][kind]
     assert entry["weeks_running"] == WEEKS_PER_YEAR  # it ran, from the end of burn-in
-    if PROGRAM_KINDS[kind][0] == "individual":
+    if PROGRAM_KINDS[kind].level == "individual":
         if settings.get("capacity") == 0 or settings.get("coverage") == 0:
             assert entry["participants"] == 0 and entry["waiting_list_mean"] > 0
         else:
             assert entry["participants"] > 0
-    elif PROGRAM_KINDS[kind][0] == "community":
+    elif PROGRAM_KINDS[kind].level == "community":
         assert entry["communities"]
     assert np.array_equal(program.history, baseline.history)
     for mine, theirs in zip(program.spells, baseline.spells, strict=True):
@@ -338,7 +339,7 @@ def every_program():
     original = programs.offer_places
 
     def recording_offer_places(week, k, key, candidates, n_offers, *rest):
-        pt = rest[3]
+        pt = rest[1]  # offer_places(week, k, key, candidates, n_offers, terms, pt, enrolment)
         n = original(week, k, key, candidates, n_offers, *rest)
         offered = candidates[:n_offers].copy()
         enrolled = offered[np.isin(pt.ind_status[k, offered], ENROLLED)]
@@ -456,7 +457,7 @@ def test_reentry_enrols_only_residents_released_within_its_window(every_program)
 def test_individual_programs_never_hold_more_participants_than_their_capacity(every_program):
     run = every_program
     for program in run.book.individual:
-        capacity = CAPACITY[program.kind]
+        capacity = CAPACITY[program.kind.name]
         assert program.config.capacity == capacity
         by_tables = run.enrolled_by_week[:, program.index]
         by_delta = np.cumsum(program.active_delta)[:run.model.total_weeks]
@@ -614,6 +615,9 @@ BAD_PROGRAMS = [
                  ("tattoos", "gang_membership"), id="unknown-risk-factor"),
     pytest.param([f"{KEY}.targeting.justice_state=paroled"], f"{KEY}.targeting.justice_state",
                  ("paroled", "released"), id="unknown-justice-state"),
+    pytest.param([f"{KEY}.clearance_multiplier=2"], f"{KEY}.clearance_multiplier",
+                 ("cbt_youth", "focused_deterrence, institutional_coordination"),
+                 id="a-field-its-kind-does-not-read"),
 ]
 
 
@@ -626,6 +630,16 @@ def test_bad_program_is_refused_at_load_on_one_line_naming_the_key(overrides, ke
     assert message.startswith(key), message
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+@pytest.mark.parametrize("kind", [k for k, kind in PROGRAM_KINDS.items()
+                                  if kind.level != "individual"])
+def test_a_program_that_covers_communities_has_no_capacity(kind):
+    key = f"scenario.programs.{kind}"
+    with pytest.raises(ConfigError) as caught:
+        load(["population=small", f"scenario={kind}", f"{key}.capacity=100"])
+    message = str(caught.value)
+    assert message.startswith(f"{key}.capacity = 100") and "\n" not in message, message
 
 
 def test_program_limits_themselves_are_accepted():

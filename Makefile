@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ASSETS_STAMP := $(VENV)/.app-assets-stamp
 
-.PHONY: setup app-assets run app test test-slow benchmark clean
+.PHONY: setup app-assets run app test test-slow benchmark update-baseline clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 12) else f"vpsim needs Python >= 3.12 but $(PYTHON) is {v.major}.{v.minor}: install 3.12 (e.g. pyenv install 3.12) or run make PYTHON=python3.12")'
@@ -44,3 +44,6 @@ benchmark: $(STAMP)
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache
+
+update-baseline: $(STAMP)  ## after an intended change of results: rewrite tests/baseline/*.json
+	$(BIN)/python tests/test_baseline.py --update

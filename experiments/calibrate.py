@@ -1,13 +1,29 @@
-"""Calibrate behavioural defaults to published figures (shared/data/targets.yaml).
+"""Fit the behaviour to every published target at once, and check the fit.
 
 Usage:
-    python experiments/calibrate.py check  [--profile city] [--seeds 5] [overrides ...]
-    python experiments/calibrate.py tune   [--profile city] [--seeds 3] [--rounds 6]
+    python experiments/calibrate.py check [--structure selection] [--seeds 5] [overrides ...]
+    python experiments/calibrate.py fit   [--structure selection] [--trials 300] [--seeds 2]
+    python experiments/calibrate.py place --profile el_salvador_2012 [--seeds 3]
 
-`check` runs replicates and prints each target against the mean with a 95% interval.
-`tune` runs a damped multiplicative fixed-point search, one parameter per target, each chosen
-because the target moves monotonically with it (see configs/CALIBRATION.md), and prints the
-values to paste into configs/ with their citation.
+The targets, their tolerances and weights are `configs/calibration_targets.yaml` (the entries of
+shared/data/targets.yaml that the model reports). A structure is a `behaviour` config:
+`selection` (the default, `behaviour=default`: prison itself adds nothing lasting) or
+`criminogenic_prison` (a prison record multiplies the hazard by 1.3 for life).
+
+`fit` minimises one objective over all targets: the weighted sum of squared errors, each in
+units of its tolerance (a range counts as zero inside, distance outside; a shape as one unit per
+band off its peak), plus the drift of the yearly series beyond what is allowed. Each trial runs
+the `city` profile with `--seeds` replicates; the seeds are the same in every trial (common random
+numbers), so the objective is smooth in the parameters. The level targets measured on `nyc` are
+fitted on `city` (the same behaviour and justice at a smaller size) and checked on `nyc`. The
+search is Optuna's TPE sampler (multivariate), called directly; it prints the best parameters
+as YAML to paste into `configs/behaviour/<structure>.yaml` and the other files they belong to.
+
+`place` fits one place effect (`population.offending_level`) to its profile's homicide rate by
+bisection on the log scale, after the behaviour.
+
+`check` prints every target against the mean over replicates with a 95% interval.
+The searches are scripts, not tests: they take tens of minutes. The slow tests check the fit.
 """
 
 from __future__ import annotations
@@ -17,45 +33,48 @@ import json
 import math
 import os
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
-# target key -> (value, tolerance, source); tolerances as the issue states them.
-TARGETS = {
-    "city": {
-        "rearrest_within_3_years": (0.678, 0.05, "BJS NCJ 244205 (2005 cohort)"),
-        "rearrest_within_5_years": (0.766, 0.05, "BJS NCJ 244205 (2005 cohort)"),
-        "male_share_of_offenders": (0.799, 0.05, "FBI UCR 2013: male share of violent arrests"),
-    },
-    "nyc": {
-        "share_victimised_per_year": (0.0387, 0.25 * 0.0387, "Cerda et al. 2018; Keyes et al. 2019"),
-        "homicides_per_100k_per_year": (11.8, 0.25 * 11.8, "Cerda et al. 2018; Keyes et al. 2019"),
-    },
-    "el_salvador_2012": {
-        "homicides_per_100k_per_year": (41.2, 0.25 * 41.2, "UNODC Global Study on Homicide 2013"),
-    },
+TARGETS_FILE = REPO / "configs" / "calibration_targets.yaml"
+STRUCTURES = {"selection": "default", "criminogenic_prison": "criminogenic_prison"}
+
+# The fitted parameters and the ranges searched (log: searched on the log scale).
+FITTED = {
+    "population.propensity_sigma": (0.8, 2.6, False),
+    "behaviour.base_offending_per_year": (0.05, 1.5, True),
+    "behaviour.female_relative_offending": (0.1, 0.5, False),
+    "behaviour.state_propensity_gradient": (0.0, 1.5, False),
+    "behaviour.post_release": (0.0, math.log(1.5), False),
+    "behaviour.post_release_half_life_weeks": (4.0, 26.0, False),
+    "behaviour.lethality": (1e-4, 3e-3, True),
+    "behaviour.victim_male_lethality": (1.0, 6.0, False),
+    "justice.clearance_other": (0.05, 0.8, False),
+    "justice.supervision_detection": (1.0, 2.5, False),
+    "justice.revocation_per_year": (0.0, 0.6, False),
 }
 
-# target -> (parameter it is tuned with, elasticity guess d log target / d log parameter)
-TUNING = {
-    "city": {
-        "rearrest_within_3_years": ("behaviour.post_release", 0.5),
-        "rearrest_within_5_years": ("population.propensity_sigma", 0.5),
-    },
-    "nyc": {
-        "share_victimised_per_year": ("population.offending_level", 2.5),
-        "homicides_per_100k_per_year": ("population.firearm_access", 0.3),
-    },
-    "el_salvador_2012": {
-        "homicides_per_100k_per_year": ("population.offending_level", 2.5),
-    },
-}
+
+def targets() -> dict:
+    return yaml.safe_load(TARGETS_FILE.read_text())
+
+
+def lookup(summary: dict, key: str):
+    value = summary
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
 
 
 def run_one(args: tuple[list[str], int]) -> dict:
@@ -64,88 +83,198 @@ def run_one(args: tuple[list[str], int]) -> dict:
     from sim.outcomes import summary
 
     overrides, seed = args
-    cfg = load([*overrides, f"seed={seed}", "progress=false"])
-    model = ViolencePreventionModel(cfg)
+    model = ViolencePreventionModel(load([*overrides, f"seed={seed}", "progress=false",
+                                          "figures=false"]))
     model.run()
     return summary(model)
 
 
-def replicate(overrides: list[str], seeds: int, workers: int = 2) -> list[dict]:
+def replicate(overrides: list[str], seeds, workers: int = 1) -> list[dict]:
+    jobs = [(overrides, s) for s in seeds]
+    if workers == 1:
+        return [run_one(job) for job in jobs]
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(run_one, [(overrides, s) for s in range(seeds)]))
+        return list(pool.map(run_one, jobs))
 
 
-def mean_ci(values: list[float]) -> tuple[float, float, float]:
+def mean_ci(values) -> tuple[float, float, float]:
     from scipy import stats
 
     x = np.asarray([v for v in values if v is not None], float)
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
     m = float(x.mean())
-    if len(x) < 2:
+    if x.size < 2:
         return m, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
     return m, m - half, m + half
 
 
-def check(profile: str, seeds: int, overrides: list[str]) -> dict:
-    runs = replicate([f"population={profile}", *overrides], seeds)
-    report = {}
-    print(f"{profile}: {seeds} seeds, overrides {overrides or 'none'}")
-    for key, (target, tol, source) in TARGETS[profile].items():
-        m, lo, hi = mean_ci([r[key] for r in runs])
-        ok = abs(m - target) <= tol
-        report[key] = {"target": target, "mean": m, "ci95": [lo, hi], "ok": ok}
-        print(f"  {key:<32} target {target:<8g} mean {m:.4g} [{lo:.4g}, {hi:.4g}]"
-              f"  {'ok' if ok else 'MISS'}  ({source})")
-    for key in ("violent_incidents_per_100k_per_year", "homicides_per_100k_per_year",
-                "share_victimised_per_year", "arrests_per_100k_per_year",
-                "prison_admissions_per_100k_per_year", "incarcerated_per_100k",
-                "rearrest_within_1_year", "reincarceration_within_3_years",
-                "male_share_of_offenders"):
-        if key not in TARGETS[profile]:
-            print(f"  {key:<32} mean {mean_ci([r[key] for r in runs])[0]:.4g}")
-    bands = runs[0]["offending_rate_by_age_band"]
-    print("  offending per 1,000 by band:", {b: round(float(np.mean(
-        [r["offending_rate_by_age_band"][b] for r in runs])), 1) for b in bands})
-    return report
+def loss_terms(by_profile: dict[str, list[dict]], spec: dict, fitting: bool) -> dict[str, float]:
+    """Each target's weighted squared error in tolerance units (ranges: distance outside)."""
+    terms = {}
+    for t in spec["targets"]:
+        runs = by_profile.get(t["profile"] if not fitting else "city")
+        if runs is None or (fitting and t["weight"] == 0):
+            continue
+        value = float(np.mean([lookup(s, t["key"]) or math.nan for s in runs]))
+        if "range" in t:
+            lo, hi = t["range"]
+            scale = (hi - lo) / 2
+            error = max(lo - value, 0.0, value - hi) / scale
+        else:
+            error = (value - t["value"]) / t["tolerance"]
+        terms[f"{t['profile']}:{t['key']}"] = t["weight"] * (error if math.isfinite(error)
+                                                           else 10.0) ** 2
+    for peak in spec["peaks"]:
+        runs = by_profile.get(peak["profile"])
+        if runs is None:
+            continue
+        bands = list(runs[0][peak["key"]])
+        mean = np.mean([[s[peak["key"]][b] or 0.0 for b in bands] for s in runs], axis=0)
+        top = bands[int(np.argmax(mean))]
+        off = min(abs(bands.index(top) - bands.index(b)) for b in peak["bands"])
+        terms[f"peak:{peak['key']}"] = float(off) ** 2
+    for drift in spec["drift"]:
+        runs = by_profile.get(drift["profile"])
+        if runs is None:
+            continue
+        for key in drift["keys"]:
+            slope = abs(float(np.mean([s[key] for s in runs])))
+            terms[f"drift:{key}"] = (max(0.0, slope - drift["max"]) / drift["max"]) ** 2
+    return terms
 
 
-def tune(profile: str, seeds: int, rounds: int, overrides: list[str]) -> dict:
-    from sim.config import load
-
-    cfg = load([f"population={profile}", *overrides])
-    values = {}
-    for key, (param, _) in TUNING[profile].items():
-        node = cfg
-        for part in param.split("."):
-            node = getattr(node, part)
-        values[param] = float(node)
-    for k in range(rounds):
-        current = [*overrides, *(f"{p}={v:.6g}" for p, v in values.items())]
-        runs = replicate([f"population={profile}", *current], seeds)
-        print(f"round {k}: {values}")
-        for key, (param, elasticity) in TUNING[profile].items():
-            target = TARGETS[profile][key][0]
-            m = mean_ci([r[key] for r in runs])[0]
-            print(f"  {key}: {m:.4g} (target {target})")
-            step = (math.log(target) - math.log(m)) / elasticity
-            values[param] *= math.exp(max(-0.7, min(0.7, 0.8 * step)))
-    print(json.dumps(values, indent=2))
-    return values
+def structure_overrides(structure: str) -> list[str]:
+    if structure not in STRUCTURES:
+        sys.exit(f"calibrate: --structure {structure!r}: allowed {', '.join(STRUCTURES)}")
+    return [f"behaviour={STRUCTURES[structure]}"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["check", "tune"])
-    parser.add_argument("--profile", default="city", choices=sorted(TARGETS))
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("overrides", nargs="*")
-    args = parser.parse_intermixed_args()
-    if args.command == "check":
-        check(args.profile, args.seeds, args.overrides)
-    else:
-        tune(args.profile, args.seeds, args.rounds, args.overrides)
+def cmd_fit(args) -> None:
+    try:
+        import optuna
+    except ImportError:
+        sys.exit("calibrate fit needs Optuna: .venv/bin/pip install -e '.[calibration]'")
+    spec = targets()
+    base = structure_overrides(args.structure) + ["population=city", *args.overrides]
+    seeds = list(range(100, 100 + args.seeds))
+    log = open(args.log, "a") if args.log else None
+
+    def objective(trial: optuna.Trial) -> float:
+        params = {k: trial.suggest_float(k, lo, hi, log=is_log)
+                  for k, (lo, hi, is_log) in FITTED.items()}
+        overrides = base + [f"{k}={v:.6g}" for k, v in params.items()]
+        runs = replicate(overrides, seeds)
+        terms = loss_terms({"city": runs}, spec, fitting=True)
+        loss = float(sum(terms.values()))
+        for k, v in terms.items():
+            trial.set_user_attr(k, v)
+        if log:
+            log.write(json.dumps({"trial": trial.number, "loss": loss, "params": params,
+                                  "terms": terms}) + "\n")
+            log.flush()
+        return loss
+
+    sampler = optuna.samplers.TPESampler(seed=args.sampler_seed, multivariate=True,
+                                         n_startup_trials=min(40, args.trials // 4))
+    storage = f"sqlite:///{args.study}" if args.study else None
+    study = optuna.create_study(direction="minimize", sampler=sampler, storage=storage,
+                                study_name=args.structure, load_if_exists=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    started = time.perf_counter()
+    study.optimize(objective, n_trials=args.trials,
+                   callbacks=[lambda s, t: print(f"trial {t.number}: {t.value:.3f} (best "
+                                                 f"{s.best_value:.3f}) "
+                                                 f"{time.perf_counter() - started:.0f} s",
+                                                 flush=True)])
+    best = study.best_trial
+    print(f"\nbest trial {best.number}: loss {best.value:.3f}")
+    for k, v in sorted(best.user_attrs.items(), key=lambda kv: -kv[1]):
+        print(f"  {k:55s} {v:8.3f}")
+    print("\n# fitted (experiments/calibrate.py fit --structure "
+          f"{args.structure}, {len(study.trials)} trials x {args.seeds} seeds):")
+    for k, v in best.params.items():
+        print(f"{k}: {v:.4g}")
+
+
+def cmd_check(args) -> None:
+    spec = targets()
+    profiles = args.profiles or sorted({t["profile"] for t in spec["targets"]})
+    seeds = list(range(args.seeds))
+    base = structure_overrides(args.structure)
+    by_profile = {}
+    for profile in profiles:
+        by_profile[profile] = replicate(base + [f"population={profile}", *args.overrides],
+                                        seeds, workers=args.workers)
+    print(f"structure {args.structure}, {args.seeds} seeds; mean [95% interval]")
+    for t in spec["targets"]:
+        if t["profile"] not in by_profile:
+            continue
+        m, lo, hi = mean_ci([lookup(s, t["key"]) for s in by_profile[t["profile"]]])
+        want = t.get("range", t.get("value"))
+        print(f"  {t['profile']:17s} {t['key']:40s} {m:10.4g} [{lo:.4g}, {hi:.4g}]  "
+              f"target {want}")
+    for peak in spec["peaks"]:
+        runs = by_profile.get(peak["profile"])
+        if runs:
+            bands = list(runs[0][peak["key"]])
+            mean = np.mean([[s[peak["key"]][b] or 0.0 for b in bands] for s in runs], axis=0)
+            print(f"  {peak['profile']:17s} {peak['key']:40s} peak {bands[int(np.argmax(mean))]}"
+                  f"  target {peak['bands']}")
+    for drift in spec["drift"]:
+        for key in drift["keys"]:
+            runs = by_profile.get(drift["profile"])
+            if runs:
+                m, lo, hi = mean_ci([s[key] for s in runs])
+                print(f"  {drift['profile']:17s} {key:40s} {m:+10.4f} [{lo:+.4f}, {hi:+.4f}]"
+                      f"  |target| <= {drift['max']}")
+    terms = loss_terms(by_profile, spec, fitting=False)
+    print(f"  loss {sum(terms.values()):.3f}")
+
+
+def cmd_place(args) -> None:
+    spec = targets()
+    (target,) = [t for t in spec["targets"] if t["profile"] == args.profile]
+    base = structure_overrides(args.structure) + [f"population={args.profile}"]
+    seeds = list(range(args.seeds))
+    lo, hi = math.log(0.1), math.log(10.0)
+    for _ in range(args.rounds):
+        mid = 0.5 * (lo + hi)
+        runs = replicate(base + [f"population.offending_level={math.exp(mid):.4g}"], seeds,
+                         workers=args.workers)
+        value = float(np.mean([lookup(s, target["key"]) for s in runs]))
+        print(f"offending_level {math.exp(mid):.4g}: {target['key']} {value:.4g} "
+              f"(target {target['value']})", flush=True)
+        if value < target["value"]:
+            lo = mid
+        else:
+            hi = mid
+    print(f"population.offending_level: {math.exp(0.5 * (lo + hi)):.3g}")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    for name in ("check", "fit", "place"):
+        p = sub.add_parser(name)
+        p.add_argument("--structure", default="selection", help=", ".join(STRUCTURES))
+        p.add_argument("--seeds", type=int, default={"check": 5, "fit": 2, "place": 3}[name])
+        p.add_argument("--workers", type=int, default=2)
+        if name == "check":
+            p.add_argument("--profiles", nargs="*")
+        if name == "fit":
+            p.add_argument("--trials", type=int, default=300)
+            p.add_argument("--study", help="an SQLite file to keep the study in (resumable)")
+            p.add_argument("--log", help="a JSON-lines file of every trial")
+            p.add_argument("--sampler-seed", type=int, default=0)
+        if name == "place":
+            p.add_argument("--profile", required=True)
+            p.add_argument("--rounds", type=int, default=8)
+        p.add_argument("overrides", nargs="*", help="Hydra overrides for every run")
+    args = ap.parse_args(argv)
+    {"check": cmd_check, "fit": cmd_fit, "place": cmd_place}[args.command](args)
 
 
 if __name__ == "__main__":

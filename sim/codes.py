@@ -15,10 +15,25 @@ WEEKS_PER_YEAR = 52
 """One step is one week; a year is 52 of them."""
 
 MAX_WEEKS = 2**24
-"""Runs are shorter than this: a random number's counter packs the week in 24 bits."""
+"""A random number's counter packs the week in 24 bits: weeks below this."""
 
 INIT_WEEK = MAX_WEEKS - 1
-"""The counter week of the initial population's draws (no run reaches it)."""
+"""The counter week of the initial population's draws at age 10 (no run reaches it)."""
+
+PREHISTORY_STEP_WEEKS = 4
+"""The initial population's past is simulated in steps of this many weeks (`kernels.prehistory`);
+the step starting j steps before week 0 draws with counter week INIT_WEEK - j."""
+
+PREHISTORY_YEARS = 25
+"""How far back the initial population's past is simulated: a resident older than 10 + this
+starts it with the risk states of that age and a clean record (older records matter little)."""
+
+MAX_RUN_WEEKS = MAX_WEEKS - 4096
+"""Runs are shorter than this, so that no run week meets a prehistory step's counter week."""
+
+TRANSITION_WEEKS = 13
+"""Life-course risk states change once a quarter: resident i in the weeks where
+(week + i) % TRANSITION_WEEKS == 0 (staggered, so every week some residents move)."""
 
 NEVER = -(2**30)
 """The week of an event that never happened."""
@@ -33,15 +48,20 @@ MIN_AGE = AGE_BAND_EDGES[0]
 """Residents enter at this age (the youngest age any program in the catalogue targets)."""
 
 RISK_FACTORS = ("family_adversity", "disengagement", "substance_use", "gang_membership",
-                "firearm_access")
-"""Risk factors a resident may carry; bit k of `risk_flags` is RISK_FACTORS[k]."""
+                "firearm_carrying")
+"""Risk factors a resident may carry; bit k of `risk_flags` is RISK_FACTORS[k]. Family adversity
+is drawn at entry and kept; the others are life-course states that residents enter and leave."""
+
+LIFE_COURSE_STATES = RISK_FACTORS[1:]
+"""The risk factors that change over the life course (`population.<name>` in the config)."""
 
 RISK_FLAG = {name: 1 << k for k, name in enumerate(RISK_FACTORS)}
 FAMILY_ADVERSITY = RISK_FLAG["family_adversity"]
 DISENGAGEMENT = RISK_FLAG["disengagement"]
 SUBSTANCE_USE = RISK_FLAG["substance_use"]
 GANG_MEMBERSHIP = RISK_FLAG["gang_membership"]
-FIREARM_ACCESS = RISK_FLAG["firearm_access"]
+FIREARM_CARRYING = RISK_FLAG["firearm_carrying"]
+N_RISK_FACTORS = len(RISK_FACTORS)
 
 # -- justice states of a resident --------------------------------------------------------------
 FREE = 0
@@ -57,13 +77,20 @@ TARGET_FREE, TARGET_INCARCERATED, TARGET_RELEASED, TARGET_ANY = range(len(JUSTIC
 STAT_NAMES = (
     "population", "incarcerated", "supervised", "violent_offences", "other_offences",
     "victimisations", "new_victims", "homicides", "arrests", "violent_arrests",
-    "admissions", "releases",
+    "admissions", "releases", "homicide_offenders", "homicide_arrests", "firearm_incidents",
+    "new_offenders", "gang_members",
 )
 (POPULATION, INCARCERATED_STOCK, SUPERVISED_STOCK, VIOLENT_OFFENCES, OTHER_OFFENCES,
  VICTIMISATIONS,
  NEW_VICTIMS,  # first victimisation of this resident in the current year
  HOMICIDES,  # by the victim's sex and age band
- ARRESTS, VIOLENT_ARRESTS, ADMISSIONS, RELEASES) = range(len(STAT_NAMES))
+ ARRESTS, VIOLENT_ARRESTS, ADMISSIONS, RELEASES,
+ HOMICIDE_OFFENDERS,  # by the offender's sex and age band
+ HOMICIDE_ARRESTS,
+ FIREARM_INCIDENTS,  # violent offences by an offender carrying a firearm, by the offender's
+ NEW_OFFENDERS,  # first offence of this resident in the current year
+ GANG_MEMBERS,  # stock, free residents
+ ) = range(len(STAT_NAMES))
 N_STATS = len(STAT_NAMES)
 
 # -- scalars the kernels keep between weeks: tallies[...] ---------------------------------------

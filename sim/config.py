@@ -19,7 +19,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
 from .catalogue import KINDS
-from .codes import (AGE_BAND_EDGES, JUSTICE_STATES, MAX_WEEKS, MIN_AGE, RISK_FACTORS, SEXES,
+from .codes import (AGE_BAND_EDGES, JUSTICE_STATES, LIFE_COURSE_STATES, MAX_RUN_WEEKS,
+                    MIN_AGE, RISK_FACTORS, SEXES,
                     WEEKS_PER_YEAR, band_labels)
 
 
@@ -47,6 +48,23 @@ def log_hazard_ratio(default: float) -> Any:
 
 
 @dataclass
+class LifeCourseState:
+    """A risk state that residents enter and leave as they age (e.g. gang membership).
+
+    The prevalence by age (linear between `ages`) of men and women, and the exit rate, are the
+    inputs: `sim.population.transition_rates` derives the entry rates that reproduce them in a
+    cohort. A resident's entry rate is further scaled by community disadvantage and individual
+    propensity (`behaviour.state_propensity_gradient`), averaging 1 over the place.
+    """
+
+    ages: list[int] = field(default_factory=lambda: [10, 90])  # beyond the last: its values
+    prevalence_male: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    prevalence_female: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    exit_per_year: list[float] = field(default_factory=lambda: [0.5, 0.5])  # hazard, per year
+    scale: float = bounded(1.0, 0.0, 20.0)  # place multiplier on the prevalences
+
+
+@dataclass
 class PopulationConfig:
     """A synthetic population: who lives where, and the risk factors they carry."""
 
@@ -60,13 +78,13 @@ class PopulationConfig:
     offending_level: float = bounded(1.0, 0.0, 100.0, lo_open=True)
     # Individual propensity: lognormal multiplier on the offending hazard, mean 1.
     propensity_sigma: float = bounded(1.0, 0.0, 3.0)
-    # Prevalence of each static risk factor among entrants at average community disadvantage.
+    # Family adversity: drawn at entry (age 10) and kept; prevalence at average disadvantage.
     family_adversity: float = probability(0.2)
-    disengagement: float = probability(0.15)
-    substance_use: float = probability(0.1)
-    gang_membership_male: float = probability(0.02)
-    gang_membership_female: float = probability(0.004)
-    firearm_access: float = probability(0.1)
+    # Life-course risk states: prevalence by age and sex, and exit rates.
+    disengagement: LifeCourseState = field(default_factory=LifeCourseState)
+    substance_use: LifeCourseState = field(default_factory=LifeCourseState)
+    gang_membership: LifeCourseState = field(default_factory=LifeCourseState)
+    firearm_carrying: LifeCourseState = field(default_factory=LifeCourseState)
     # Communities: disadvantage is a z-score; risk factors are likelier where it is high.
     disadvantage_sd: float = bounded(1.0, 0.0, 3.0)
     # The map of the place (which communities are disadvantaged) is drawn from this seed, not the
@@ -82,13 +100,13 @@ class PopulationConfig:
 
 @dataclass
 class RiskEffects:
-    """Log hazard ratios of the static risk factors on offending."""
+    """Log hazard ratios of the risk factors on offending, while a resident carries them."""
 
     family_adversity: float = log_hazard_ratio(0.4)
     disengagement: float = log_hazard_ratio(0.5)
     substance_use: float = log_hazard_ratio(0.5)
     gang_membership: float = log_hazard_ratio(1.2)
-    firearm_access: float = log_hazard_ratio(0.3)
+    firearm_carrying: float = log_hazard_ratio(0.3)
 
 
 @dataclass
@@ -104,19 +122,26 @@ class BehaviourConfig:
     female_relative_offending: float = bounded(0.25, 0.0, 1.0)
     violent_share: float = probability(0.25)  # share of offences that are violent
     risk: RiskEffects = field(default_factory=RiskEffects)
-    # Contagion (Green, Horel & Papachristos 2017): exposure to violence through peer ties.
+    # Who enters life-course risk states: entry rates x propensity ** gradient (normalised to
+    # average 1), so that the same people carry several risks.
+    state_propensity_gradient: float = bounded(0.5, 0.0, 3.0)
+    # Contagion (Green, Horel & Papachristos 2017): exposure to violence through peer ties. The
+    # log hazard ratio saturates: peer_contagion x E / (1 + E / exposure_saturation).
     peer_contagion: float = log_hazard_ratio(0.3)  # per unit of exposure
-    exposure_half_life_weeks: float = bounded(18.0, 0.1, 520.0)
+    exposure_saturation: float = bounded(3.0, 0.1, 100.0)  # incidents
+    exposure_half_life_weeks: float = bounded(12.4, 0.1, 520.0)
     homicide_exposure_weight: float = bounded(3.0, 0.0, 100.0)
     # Victim-offender overlap: a victim's own hazard rises, then decays.
     retaliation: float = log_hazard_ratio(0.7)
     retaliation_half_life_weeks: float = bounded(8.0, 0.1, 520.0)
-    # Release from prison: a prison record raises the hazard, decaying over years (redemption),
-    # and the first months after release add a shorter spike.
-    prior_incarceration: float = log_hazard_ratio(1.0)
-    prior_incarceration_half_life_weeks: float = bounded(156.0, 0.1, 2600.0)
-    post_release: float = log_hazard_ratio(0.7)
-    post_release_half_life_weeks: float = bounded(26.0, 0.1, 520.0)
+    # What prison itself does, bounded by the causal evidence (Loeffler & Nagin 2022; Bhuller et
+    # al. 2020: HR 0.8; Gaes & Camp 2009: HR 1.3): a record term (log HR after a release,
+    # decaying with its half-life; a half-life of a lifetime or more makes it permanent) and a
+    # spike at release (HR at most 1.5). Who goes to prison is selection: propensity and states.
+    prior_incarceration: float = bounded(0.0, math.log(0.8), math.log(1.3))
+    prior_incarceration_half_life_weeks: float = bounded(156.0, 0.1, 1e6)
+    post_release: float = bounded(0.0, 0.0, math.log(1.5))
+    post_release_half_life_weeks: float = bounded(13.0, 0.1, 520.0)
     # Victims.
     victim_among_peers: float = probability(0.3)
     victim_in_own_community: float = probability(0.8)
@@ -124,7 +149,10 @@ class BehaviourConfig:
     victim_age_relative: list[float] = field(
         default_factory=lambda: [0.5, 1.0, 1.0, 0.8, 0.6, 0.4, 0.25])  # one per age band
     lethality: float = probability(0.002)  # share of violent offences that kill, no firearm
-    firearm_lethality_ratio: float = bounded(4.0, 1.0, 100.0)
+    firearm_lethality_ratio: float = bounded(25.0, 1.0, 100.0)  # offender carrying a firearm
+    victim_male_lethality: float = bounded(1.0, 1.0, 10.0)  # lethality ratio, male victims
+    victim_age_lethality: list[float] = field(
+        default_factory=lambda: [1.0] * 7)  # lethality ratio by the victim's age band
     # Communities.
     community_disadvantage: float = log_hazard_ratio(0.2)  # per SD of disadvantage
     community_violence: float = log_hazard_ratio(0.2)  # per unit of relative violence
@@ -169,8 +197,8 @@ class Targeting:
     min_age: int = bounded(10, 0, 120)
     max_age: int = bounded(120, 0, 120)
     sexes: list[str] = field(default_factory=lambda: ["female", "male"])
-    min_risk: float = bounded(0.0, 0.0, None)  # static risk score (mean about 1.5 in city)
-    # above this percentile of static risk among all residents (every age and state)
+    min_risk: float = bounded(0.0, 0.0, None)  # risk score: propensity x HR of risk factors
+    # above this percentile of the risk score among all residents (every age and state)
     risk_percentile: float = bounded(0.0, 0.0, 100.0, hi_open=True)
     risk_factors: list[str] = field(default_factory=list)  # must carry each of these
     communities: list[int] = field(default_factory=list)  # community indices; empty: all
@@ -323,6 +351,27 @@ def _check_program(name: str, p: ProgramConfig, cfg: VpsimConfig) -> None:
              f"burn-in; the run ends after {cfg.years} years)")
 
 
+def _check_life_course_state(key: str, state: LifeCourseState) -> None:
+    ages = list(state.ages)
+    columns = {"prevalence_male": state.prevalence_male,
+               "prevalence_female": state.prevalence_female,
+               "exit_per_year": state.exit_per_year}
+    if len(ages) < 2 or any(len(v) != len(ages) for v in columns.values()):
+        raise ConfigError(f"{key}: ages, prevalence_male, prevalence_female and exit_per_year "
+                          f"need one value per age, at least 2 (ages has {len(ages)})")
+    if any(b <= a for a, b in zip(ages, ages[1:])) or ages[0] > MIN_AGE:
+        raise ConfigError(f"{key}.ages = {ages} must increase and start at {MIN_AGE} or below "
+                          "(beyond the last age, its values hold)")
+    for column in ("prevalence_male", "prevalence_female"):
+        values = [v * state.scale for v in columns[column]]
+        if any(not (0.0 <= v <= 0.9) for v in values):
+            raise ConfigError(f"{key}.{column} = {list(columns[column])} (x scale "
+                              f"{state.scale:g}): each allowed [0, 0.9]")
+    if any(not (0.0 <= v <= 52.0) for v in state.exit_per_year):
+        raise ConfigError(f"{key}.exit_per_year = {list(state.exit_per_year)}: each allowed "
+                          "[0, 52] (a hazard per year)")
+
+
 def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
     """Check every range and cross-field rule; return the config as a typed object.
 
@@ -355,6 +404,12 @@ def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
                           f"need {n_bands} values (one per age band), each allowed [0, 1]")
     if max(beh.victim_age_relative) == 0.0:
         raise ConfigError("behaviour.victim_age_relative: at least one band must be > 0")
+    if len(beh.victim_age_lethality) != n_bands or any(
+            not (0.0 <= w <= 10.0) for w in beh.victim_age_lethality):
+        raise ConfigError(f"behaviour.victim_age_lethality = {list(beh.victim_age_lethality)}: "
+                          f"need {n_bands} values (one per age band), each allowed [0, 10]")
+    for name in LIFE_COURSE_STATES:
+        _check_life_course_state(f"population.{name}", getattr(pop, name))
     kinds: dict[str, str] = {}
     for name, program in obj.scenario.programs.items():
         _check_ranges(ProgramConfig, program, f"scenario.programs.{name}.")
@@ -365,9 +420,9 @@ def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
                               "too; allowed: at most one program of each kind per scenario")
         kinds[program.kind] = name
     weeks = WEEKS_PER_YEAR * (obj.years + obj.burn_in_years)
-    if weeks >= MAX_WEEKS:
+    if weeks >= MAX_RUN_WEEKS:
         raise ConfigError(f"years + burn_in_years = {weeks // WEEKS_PER_YEAR} is out of range: "
-                          f"allowed <= {MAX_WEEKS // WEEKS_PER_YEAR - 1}")
+                          f"allowed <= {MAX_RUN_WEEKS // WEEKS_PER_YEAR - 1}")
     return obj
 
 

@@ -41,12 +41,15 @@ from numba import njit, prange
 from . import rng
 from .codes import (
     ADMISSIONS, ARRESTS, COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS, COMPARISON_WEEKS,
-    COMPLETER, DEAD, DISENGAGEMENT, DROPOUT, FAMILY_ADVERSITY, FIREARM_ACCESS, FREE,
-    GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, INIT_WEEK, EXPOSED_WEEKS,
-    MIN_AGE, N_COMMUNITY_STATS, N_TALLIES, NEVER, NEW_VICTIMS, NOT_OFFERED, OTHER_OFFENCES,
-    PARTICIPANT_ARRESTS, PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS, POPULATION, RELEASES,
-    PUPIL_WEEKS, SUBSTANCE_USE, SUPERVISED, SUPERVISED_STOCK, TALLY_INCARCERATED, TALLY_SPELLS,
-    VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES, WAITLISTED, WEEKS_PER_YEAR,
+    COMPLETER, DEAD, DROPOUT, EXPOSED_WEEKS, FAMILY_ADVERSITY, FIREARM_CARRYING,
+    FIREARM_INCIDENTS, FREE, GANG_MEMBERS, GANG_MEMBERSHIP, HOMICIDE_ARRESTS,
+    HOMICIDE_OFFENDERS, HOMICIDES,
+    INCARCERATED, INCARCERATED_STOCK, INIT_WEEK, MIN_AGE, N_COMMUNITY_STATS, N_RISK_FACTORS,
+    N_TALLIES, NEVER, NEW_OFFENDERS, NEW_VICTIMS, NOT_OFFERED, OTHER_OFFENCES,
+    PARTICIPANT_ARRESTS, PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS, POPULATION,
+    PREHISTORY_STEP_WEEKS, PREHISTORY_YEARS, PUPIL_WEEKS, RELEASES, SUPERVISED, SUPERVISED_STOCK,
+    TALLY_INCARCERATED, TALLY_SPELLS, TRANSITION_WEEKS, VICTIMISATIONS, VIOLENT_ARRESTS,
+    VIOLENT_OFFENCES, WAITLISTED, WEEKS_PER_YEAR,
 )
 from .codes import decay_rate, horizon, weekly_retention
 from .rng import normal, uniform
@@ -65,20 +68,11 @@ class Params(NamedTuple):
     max_age_weeks: int
     male_share: float
     propensity_sigma: float
-    disadvantage_risk_slope: float
-    logit_family_adversity: float
-    logit_disengagement: float
-    logit_substance_use: float
-    logit_gang_male: float
-    logit_gang_female: float
-    logit_firearm: float
-    log_hr_family_adversity: float  # log hazard ratios
-    log_hr_disengagement: float
-    log_hr_substance_use: float
-    log_hr_gang: float
-    log_hr_firearm: float
+    disadvantage_risk_slope: float  # log-odds of family adversity per SD of disadvantage
+    state_propensity_gradient: float  # entry into risk states x propensity ** this
     violent_share: float
     peer_contagion: float
+    exposure_saturation: float
     exposure_decay: float  # weekly multiplier
     homicide_exposure_weight: float
     retaliation: float
@@ -112,14 +106,6 @@ class Params(NamedTuple):
     revocation_weeks: int
 
 
-def _logit(prevalence: float) -> float:
-    if prevalence <= 0.0:
-        return -math.inf
-    if prevalence >= 1.0:
-        return math.inf
-    return math.log(prevalence / (1.0 - prevalence))
-
-
 def params_from_config(cfg: VpsimConfig, key: np.uint64) -> Params:
     """The kernels' scalars from a validated config and the run's key."""
     pop, beh, jus = cfg.population, cfg.behaviour, cfg.justice
@@ -130,19 +116,10 @@ def params_from_config(cfg: VpsimConfig, key: np.uint64) -> Params:
         male_share=pop.male_share,
         propensity_sigma=pop.propensity_sigma,
         disadvantage_risk_slope=pop.disadvantage_risk_slope,
-        logit_family_adversity=_logit(pop.family_adversity),
-        logit_disengagement=_logit(pop.disengagement),
-        logit_substance_use=_logit(pop.substance_use),
-        logit_gang_male=_logit(pop.gang_membership_male),
-        logit_gang_female=_logit(pop.gang_membership_female),
-        logit_firearm=_logit(pop.firearm_access),
-        log_hr_family_adversity=beh.risk.family_adversity,
-        log_hr_disengagement=beh.risk.disengagement,
-        log_hr_substance_use=beh.risk.substance_use,
-        log_hr_gang=beh.risk.gang_membership,
-        log_hr_firearm=beh.risk.firearm_access,
+        state_propensity_gradient=beh.state_propensity_gradient,
         violent_share=beh.violent_share,
         peer_contagion=beh.peer_contagion,
+        exposure_saturation=beh.exposure_saturation,
         exposure_decay=weekly_retention(beh.exposure_half_life_weeks),
         homicide_exposure_weight=beh.homicide_exposure_weight,
         retaliation=beh.retaliation,
@@ -184,6 +161,7 @@ class Tables(NamedTuple):
     base_hazard: np.ndarray  # [sex, age in years] weekly hazard, float64
     band_of_age: np.ndarray  # [age in years] -> age band, int64
     victim_weight: np.ndarray  # [sex, band] acceptance probability, float64
+    victim_lethality: np.ndarray  # [sex, band] lethality ratio of a victim, float64
     community_start: np.ndarray  # [community] first resident, int64
     community_size: np.ndarray  # [community] residents, int64
     community_disadvantage: np.ndarray  # [community] z-score, float64
@@ -191,6 +169,11 @@ class Tables(NamedTuple):
     community_adj_idx: np.ndarray
     peer_ptr: np.ndarray  # CSR of the peer network over residents, int64
     peer_idx: np.ndarray  # int32
+    risk_hr: np.ndarray  # [risk_flags] hazard ratio of the risk factors carried, float64
+    initial_logit: np.ndarray  # [risk factor, sex, age] log-odds of carrying it at that age
+    state_entry: np.ndarray  # [risk factor, sex, age in years] weekly entry hazard
+    state_exit: np.ndarray  # [risk factor, age in years] weekly exit hazard
+    entry_log_shift: np.ndarray  # [community] log multiplier of entry (disadvantage), float64
 
 
 class Spells(NamedTuple):
@@ -252,44 +235,40 @@ def _bernoulli_logit(u, logit):
 
 
 @njit(cache=True)
-def enter_resident(r, p, t, i, week, birth_week):
-    """Make slot `i` a new resident born in `birth_week`: sex, risk factors, clean record.
+def enter_resident(r, p, t, i, week, birth_week, age=MIN_AGE):
+    """Make slot `i` a new resident born in `birth_week`: sex, propensity, the risk factors
+    carried at `age` (entry: 10), a clean record.
 
-    Risk factors are likelier in disadvantaged communities (logit shift). The static risk is the
-    propensity (lognormal, mean 1) times the hazard ratios of the risk factors carried.
+    Propensity is lognormal with mean 1. Family adversity is likelier in disadvantaged
+    communities (a shift of its log-odds); entry into the life-course states is likelier there
+    and for the more prone (`entry_log_shift`, `state_propensity_gradient`).
     """
     key = p.key
     c = r.community[i]
-    shift = p.disadvantage_risk_slope * t.community_disadvantage[c]
     male = uniform(key, week, i, rng.ENTRANT) < p.male_share
+    sex = 1 if male else 0
     sigma = p.propensity_sigma
-    log_risk = sigma * normal(key, week, i, rng.ENTRANT + 1) - 0.5 * sigma * sigma
+    log_propensity = sigma * normal(key, week, i, rng.ENTRANT + 1) - 0.5 * sigma * sigma
+    propensity = np.float32(np.exp(log_propensity))  # stored in single precision
     flags = 0
-    if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 3), p.logit_family_adversity + shift):
+    if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 3), t.initial_logit[0, sex, age]
+                        + p.disadvantage_risk_slope * t.community_disadvantage[c]):
         flags |= FAMILY_ADVERSITY
-        log_risk += p.log_hr_family_adversity
-    if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 4), p.logit_disengagement + shift):
-        flags |= DISENGAGEMENT
-        log_risk += p.log_hr_disengagement
-    if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 5), p.logit_substance_use + shift):
-        flags |= SUBSTANCE_USE
-        log_risk += p.log_hr_substance_use
-    gang_logit = p.logit_gang_male if male else p.logit_gang_female
-    if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 6), gang_logit + shift):
-        flags |= GANG_MEMBERSHIP
-        log_risk += p.log_hr_gang
-    if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 7), p.logit_firearm + shift):
-        flags |= FIREARM_ACCESS
-        log_risk += p.log_hr_firearm
-    r.sex[i] = 1 if male else 0
+    shift = t.entry_log_shift[c] + p.state_propensity_gradient * np.log(np.float64(propensity))
+    for k in range(1, N_RISK_FACTORS):
+        if _bernoulli_logit(uniform(key, week, i, rng.ENTRANT + 3 + k),
+                            t.initial_logit[k, sex, age] + shift):
+            flags |= 1 << k
+    r.sex[i] = sex
     r.birth_week[i] = birth_week
     r.risk_flags[i] = flags
-    r.static_risk[i] = np.exp(log_risk)
+    r.propensity[i] = propensity
     r.justice_state[i] = FREE
     r.release_week[i] = NEVER
     r.sentence_end_week[i] = NEVER
     r.supervision_end_week[i] = NEVER
     r.last_arrest_week[i] = NEVER
+    r.last_offence_week[i] = NEVER
     r.victimised_week[i] = NEVER
     r.prior_arrests[i] = 0
     r.convictions[i] = 0
@@ -298,11 +277,35 @@ def enter_resident(r, p, t, i, week, birth_week):
     r.exposure[i] = 0.0
 
 
+@njit(inline="always", cache=True)
+def change_states(r, p, t, i, counter_week, age, weeks):
+    """Life-course risk states of resident `i` over `weeks`: each state is left with its exit
+    hazard, or entered with its entry hazard x the resident's multiplier (disadvantage,
+    propensity). Family adversity does not change."""
+    flags = r.risk_flags[i]
+    m = np.exp(t.entry_log_shift[r.community[i]]
+               + p.state_propensity_gradient * np.log(np.float64(r.propensity[i])))
+    sex = r.sex[i]
+    for k in range(1, N_RISK_FACTORS):
+        bit = 1 << k
+        u = uniform(p.key, counter_week, i, rng.STATE + k)
+        if flags & bit:
+            if u < -np.expm1(-weeks * t.state_exit[k, age]):
+                flags -= bit
+        elif u < -np.expm1(-weeks * t.state_entry[k, sex, age] * m):
+            flags += bit
+    r.risk_flags[i] = flags
+
+
 @njit(cache=True)
-def init_residents(r, p, t, birth_week):
-    """Draw every resident of the initial population (birth weeks given)."""
+def init_residents(r, p, t, birth_week, comm_hazard):
+    """Draw every resident of the initial population (birth weeks given) as they were when
+    their simulated past starts (entry at 10, or PREHISTORY_YEARS before week 0), then live
+    that past up to week 0 (`prehistory`)."""
     for i in range(r.birth_week.shape[0]):
-        enter_resident(r, p, t, i, INIT_WEEK, birth_week[i])
+        age = max(MIN_AGE, (0 - birth_week[i]) // WEEKS_PER_YEAR - PREHISTORY_YEARS)
+        enter_resident(r, p, t, i, INIT_WEEK, birth_week[i], age)
+    prehistory(r, p, t, comm_hazard)
 
 
 @njit(inline="always", cache=True)
@@ -314,9 +317,17 @@ def _close_spell(r, spells, i, week):
 
 
 @njit(inline="always", cache=True)
-def _admit(r, spells, tallies, i, week, weeks):
+def _imprison(r, i, week, weeks):
+    """Into prison until `week + weeks`; a firearm carried is taken."""
     r.justice_state[i] = INCARCERATED
     r.sentence_end_week[i] = week + weeks
+    if r.risk_flags[i] & FIREARM_CARRYING:
+        r.risk_flags[i] -= FIREARM_CARRYING
+
+
+@njit(inline="always", cache=True)
+def _admit(r, spells, tallies, i, week, weeks):
+    _imprison(r, i, week, weeks)
     tallies[TALLY_INCARCERATED] += 1
     s = r.open_spell[i]
     if s >= 0:
@@ -326,15 +337,21 @@ def _admit(r, spells, tallies, i, week, weeks):
 
 
 @njit(inline="always", cache=True)
-def _release(r, p, tallies, i, week):
-    """Out of prison onto parole; the spell it opens is written by `open_spells`."""
-    tallies[TALLY_INCARCERATED] -= 1
+def _go_free(r, p, i, week):
+    """Out of prison onto parole (or free, without parole)."""
     r.release_week[i] = week
     if p.parole_weeks > 0:
         r.justice_state[i] = SUPERVISED
         r.supervision_end_week[i] = week + p.parole_weeks
     else:
         r.justice_state[i] = FREE
+
+
+@njit(inline="always", cache=True)
+def _release(r, p, tallies, i, week):
+    """Out of prison onto parole; the spell it opens is written by `open_spells`."""
+    tallies[TALLY_INCARCERATED] -= 1
+    _go_free(r, p, i, week)
 
 
 @njit(cache=True)
@@ -356,8 +373,12 @@ def open_spells(week, released, n_released, r, spells, tallies):
 @njit(inline="always", cache=True)
 def offending_hazard(r, p, t, comm_hazard, i, week, age):
     """Weekly offending hazard of free resident `i` (stage 3)."""
-    h = t.base_hazard[r.sex[i], age] * r.static_risk[i] * comm_hazard[r.community[i]]
-    x = p.peer_contagion * r.exposure[i]
+    h = (t.base_hazard[r.sex[i], age] * r.propensity[i] * t.risk_hr[r.risk_flags[i]]
+         * comm_hazard[r.community[i]])
+    x = 0.0
+    e = r.exposure[i]
+    if e != 0.0:  # contagion, saturating
+        x = p.peer_contagion * e / (1.0 + e / p.exposure_saturation)
     dt = week - r.release_week[i]
     if dt < p.prior_incarceration_horizon:
         x += p.prior_incarceration * np.exp(-p.prior_incarceration_rate * dt)
@@ -466,6 +487,8 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
         sex = r.sex[i]
         band = t.band_of_age[age]
         counts[POPULATION, sex, band] += 1
+        if r.risk_flags[i] & GANG_MEMBERSHIP:
+            counts[GANG_MEMBERS, sex, band] += 1
         if r.exposure[i] != 0.0:
             # Below EXPOSURE_FLOOR the term changes the hazard by < 2%: drop it, so most
             # residents skip this store (and the exp) most weeks.
@@ -480,6 +503,9 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
                 n_released += 1
                 counts[RELEASES, sex, band] += 1
             continue
+        # life-course risk states change once a quarter, staggered over residents
+        if (week + i) % TRANSITION_WEEKS == 0:
+            change_states(r, p, t, i, week, age, TRANSITION_WEEKS)
         # 3. offending
         h = offending_hazard(r, p, t, comm_hazard, i, week, age)
         violent_share = p.violent_share
@@ -694,9 +720,15 @@ def process_offences(week, n_offences, r, p, t, pt, w, rec):
         band = t.band_of_age[age]
         c = r.community[i]
         homicide = False
+        if r.last_offence_week[i] < year_start_week:
+            counts[NEW_OFFENDERS, sex, band] += 1
+        r.last_offence_week[i] = week
         # 4. victimisation
         if violent:
             counts[VIOLENT_OFFENCES, sex, band] += 1
+            armed = r.risk_flags[i] & FIREARM_CARRYING
+            if armed:
+                counts[FIREARM_INCIDENTS, sex, band] += 1
             v = pick_victim(r, p, t, i, week)
             if v >= 0:
                 community_incidents[r.community[v]] += 1
@@ -709,12 +741,14 @@ def process_offences(week, n_offences, r, p, t, pt, w, rec):
                 if r.victimisations[v] < 32767:
                     r.victimisations[v] += 1
                 lethality = p.lethality
-                if r.risk_flags[i] & FIREARM_ACCESS:
+                if armed:
                     lethality *= p.firearm_lethality_ratio
+                lethality *= t.victim_lethality[vsex, vband]
                 weight = 1.0
                 if uniform(key, week, i, rng.LETHAL) < lethality:
                     homicide = True
                     counts[HOMICIDES, vsex, vband] += 1
+                    counts[HOMICIDE_OFFENDERS, sex, band] += 1
                     r.justice_state[v] = DEAD
                     weight = p.homicide_exposure_weight
                 # 7. contagion: the peers of victim and offender are exposed
@@ -725,13 +759,7 @@ def process_offences(week, n_offences, r, p, t, pt, w, rec):
         else:
             counts[OTHER_OFFENCES, sex, band] += 1
         # 5. justice
-        if homicide:
-            clearance = p.clearance_homicide
-        elif violent:
-            clearance = p.clearance_violent
-        else:
-            clearance = p.clearance_other
-        p_arrest = clearance * police[c]
+        p_arrest = _clearance(p, violent, homicide) * police[c]
         if state == SUPERVISED:
             p_arrest *= p.supervision_detection
         for k in range(pt.ind_status.shape[0]):  # focused deterrence: certainty of arrest
@@ -758,32 +786,132 @@ def process_offences(week, n_offences, r, p, t, pt, w, rec):
         counts[ARRESTS, sex, band] += 1
         if violent:
             counts[VIOLENT_ARRESTS, sex, band] += 1
+        if homicide:
+            counts[HOMICIDE_ARRESTS, sex, band] += 1
         s = r.open_spell[i]
         if s >= 0 and spells.rearrest_week[s] < 0:
             spells.rearrest_week[s] = week
         if state == INCARCERATED:  # supervision revoked earlier this week
             continue
-        if uniform(key, week, i, rng.CONVICT) >= p.conviction_probability:
+        weeks = _court(p, key, week, i, violent, homicide, r.convictions[i])
+        if weeks < 0:
             continue
-        if homicide:
-            p_prison = 1.0
-            median = p.sentence_median_weeks_homicide
-        elif violent:
-            p_prison = p.prison_probability_violent
-            median = p.sentence_median_weeks_violent
-        else:
-            p_prison = p.prison_probability_other
-            median = p.sentence_median_weeks_other
-        if r.convictions[i] > 0:
-            p_prison = min(1.0, p_prison * p.prison_prior_conviction_ratio)
         if r.convictions[i] < 32767:
             r.convictions[i] += 1
-        if uniform(key, week, i, rng.PRISON) < p_prison:
-            length = median * np.exp(p.sentence_sigma * normal(key, week, i, rng.SENTENCE_A))
-            weeks = max(1, np.int64(length + 0.5))
+        if weeks > 0:
             _admit(r, spells, tallies, i, week, weeks)
             counts[ADMISSIONS, sex, band] += 1
-        elif p.probation_weeks > 0:
-            r.justice_state[i] = SUPERVISED
-            r.supervision_end_week[i] = max(r.supervision_end_week[i],
-                                             week + p.probation_weeks)
+        else:
+            _probation(r, p, i, week)
+
+
+@njit(inline="always", cache=True)
+def _clearance(p, violent, homicide):
+    """Arrest probability of an offence at police presence 1."""
+    if homicide:
+        return p.clearance_homicide
+    if violent:
+        return p.clearance_violent
+    return p.clearance_other
+
+
+@njit(inline="always", cache=True)
+def _court(p, key, week, i, violent, homicide, prior_convictions):
+    """After an arrest: -1 if not convicted; else a prison sentence in weeks, or 0 (probation).
+
+    Prison is likelier after an earlier conviction; sentences are lognormal around the offence's
+    median, in whole weeks, at least one."""
+    if uniform(key, week, i, rng.CONVICT) >= p.conviction_probability:
+        return -1
+    if homicide:
+        p_prison = 1.0
+        median = p.sentence_median_weeks_homicide
+    elif violent:
+        p_prison = p.prison_probability_violent
+        median = p.sentence_median_weeks_violent
+    else:
+        p_prison = p.prison_probability_other
+        median = p.sentence_median_weeks_other
+    if prior_convictions > 0:
+        p_prison = min(1.0, p_prison * p.prison_prior_conviction_ratio)
+    if uniform(key, week, i, rng.PRISON) < p_prison:
+        length = median * np.exp(p.sentence_sigma * normal(key, week, i, rng.SENTENCE_A))
+        return max(1, np.int64(length + 0.5))
+    return 0
+
+
+@njit(inline="always", cache=True)
+def _probation(r, p, i, week):
+    if p.probation_weeks > 0:
+        r.justice_state[i] = SUPERVISED
+        r.supervision_end_week[i] = max(r.supervision_end_week[i], week + p.probation_weeks)
+
+
+@njit(cache=True)
+def prehistory(r, p, t, comm_hazard):
+    """Each resident's past, from entry at age 10 up to week 0, alone: what the run starts from.
+
+    The weekly rules of a free resident and the justice system, in steps of
+    PREHISTORY_STEP_WEEKS and without the interactions that need the others (victims, peer
+    exposure, retaliation, community violence, programs): life-course states change; an offence
+    (at most one a step) may be violent and, with the mean lethality of a victim, a homicide;
+    arrest at police presence 1, conviction, prison or probation; releases onto parole, the end
+    of supervision, revocations. So the run starts with records, people in prison and the
+    recently released in the numbers and hands that these rules give, not from an empty justice
+    system; the burn-in settles what the interactions add.
+    """
+    key = p.key
+    L = PREHISTORY_STEP_WEEKS
+    TRANSITION_STEPS = 3  # life-course states change every third step (12 weeks)
+    revocation = -np.expm1(L * np.log1p(-p.revocation_probability))
+    victim_factor = t.victim_lethality.mean()  # of a victim of any sex and age
+    window = PREHISTORY_YEARS * WEEKS_PER_YEAR // L
+    for i in range(r.birth_week.shape[0]):
+        steps = min(window, -(r.birth_week[i] + p.min_age_weeks) // L)
+        for j in range(steps, 0, -1):
+            week = -L * j  # this step covers [week, week + L)
+            counter = INIT_WEEK - j  # its draws: a week no run reaches
+            state = r.justice_state[i]
+            if state == INCARCERATED:
+                if r.sentence_end_week[i] >= week + L:
+                    continue
+                _go_free(r, p, i, r.sentence_end_week[i])
+                state = r.justice_state[i]
+            if state == SUPERVISED:
+                if r.supervision_end_week[i] < week + L:
+                    r.justice_state[i] = FREE
+                    state = FREE
+                elif uniform(key, counter, i, rng.REVOCATION) < revocation:
+                    _imprison(r, i, week, p.revocation_weeks)
+                    continue
+            age = (week - r.birth_week[i]) // WEEKS_PER_YEAR
+            if j % TRANSITION_STEPS == 0:
+                change_states(r, p, t, i, counter, age, TRANSITION_STEPS * L)
+            h = offending_hazard(r, p, t, comm_hazard, i, week, age)
+            if uniform(key, counter, i, rng.OFFEND) >= -np.expm1(-L * h):
+                continue
+            violent = uniform(key, counter, i, rng.OFFENCE_TYPE) < p.violent_share
+            homicide = False
+            if violent:
+                lethality = p.lethality * victim_factor
+                if r.risk_flags[i] & FIREARM_CARRYING:
+                    lethality *= p.firearm_lethality_ratio
+                homicide = uniform(key, counter, i, rng.LETHAL) < lethality
+            r.last_offence_week[i] = week
+            p_arrest = _clearance(p, violent, homicide)
+            if state == SUPERVISED:
+                p_arrest *= p.supervision_detection
+            if uniform(key, counter, i, rng.ARREST) >= p_arrest:
+                continue
+            if r.prior_arrests[i] < 32767:
+                r.prior_arrests[i] += 1
+            r.last_arrest_week[i] = week
+            weeks = _court(p, key, counter, i, violent, homicide, r.convictions[i])
+            if weeks < 0:
+                continue
+            if r.convictions[i] < 32767:
+                r.convictions[i] += 1
+            if weeks > 0:
+                _imprison(r, i, week, weeks)
+            else:
+                _probation(r, p, i, week)

@@ -36,7 +36,9 @@ from mesa.discrete_space import FixedAgent, Network
 from omegaconf import DictConfig, OmegaConf
 
 from . import kernels, network, population, programs
-from .codes import (ADMISSIONS, ARRESTS, HOMICIDES, MAX_WEEKS, N_STATS, N_TALLIES, RELEASES,
+from .codes import (ADMISSIONS, ARRESTS, GANG_MEMBERSHIP, HOMICIDES, INCARCERATED,
+                    MAX_RUN_WEEKS, N_STATS,
+                    N_TALLIES, RELEASES,
                     TALLY_INCARCERATED, TALLY_SPELLS, VIOLENT_OFFENCES, WEEKS_PER_YEAR,
                     band_labels, weekly_retention)
 from .config import ConfigError, VpsimConfig, load, validate
@@ -131,7 +133,10 @@ class ViolencePreventionModel(mesa.Model):
         self.collective_efficacy = np.clip(
             beh.efficacy_baseline - beh.efficacy_disadvantage_slope * disadvantage, 0.0, 1.0)
         self.police_presence = np.full(pop.communities, config.justice.police_presence)
-        self.community_hazard = np.ones(pop.communities)
+        self.community_hazard = population.community_hazard_at_rest(config, disadvantage)
+        # Community violence is felt relative to the place's recent mean, which is fixed once the
+        # policy period starts: a policy that quiets some communities does not raise the others'.
+        self.violence_reference: float | None = None
         self._base_police_presence = self.police_presence.copy()
         self._neighbour_count = np.maximum(np.diff(self.tables.community_adj_ptr), 1)
         self.space = Network(graph, random=self.random,
@@ -151,6 +156,8 @@ class ViolencePreventionModel(mesa.Model):
             counts=self._counts, incidents=self._incidents,
             offences=np.empty(pop.size, np.int32), released=np.empty(pop.size, np.int32))
         self.tallies = np.zeros(N_TALLIES, np.int64)
+        self.tallies[TALLY_INCARCERATED] = np.count_nonzero(
+            self.residents.justice_state == INCARCERATED)
         self.spells = kernels.empty_spells(max(1024, pop.size // 50))
         self._records = kernels.Records(self.spells, self.tallies)
         self._n_offences = 0
@@ -166,6 +173,9 @@ class ViolencePreventionModel(mesa.Model):
                                                 self.programs.tables.ind_stats)
         self.history = np.zeros((self.total_weeks, N_STATS, 2, n_bands), np.int32)
         self.community_incidents_after_burn_in = np.zeros(pop.communities, np.int64)
+        # Once a year after burn-in: residents, and gang members, by single year of age.
+        self.residents_by_age = np.zeros(pop.max_age + 1, np.int64)
+        self.gang_members_by_age = np.zeros(pop.max_age + 1, np.int64)
         self.datacollector = mesa.DataCollector(model_reporters={
             "violent_offences": lambda m: m._week_total(VIOLENT_OFFENCES),
             "homicides": lambda m: m._week_total(HOMICIDES),
@@ -193,8 +203,8 @@ class ViolencePreventionModel(mesa.Model):
 
     def _open_week(self, week: int) -> None:
         """Room for this week's release spells; the week's counters at zero."""
-        if week >= MAX_WEEKS - 1:
-            raise RuntimeError(f"runs are limited to {MAX_WEEKS - 1} weeks")
+        if week >= MAX_RUN_WEEKS:
+            raise RuntimeError(f"runs are limited to {MAX_RUN_WEEKS} weeks")
         # At most everyone in prison is released this week.
         need = int(self.tallies[TALLY_SPELLS] + self.tallies[TALLY_INCARCERATED]) + 1
         if need > self.spells.resident.shape[0]:
@@ -241,7 +251,11 @@ class ViolencePreventionModel(mesa.Model):
         ) if len(t.community_adj_idx) else np.zeros_like(self.violence_rate)
         neighbours = neighbours * (np.diff(t.community_adj_ptr) > 0) / self._neighbour_count
         felt = (1.0 - beh.spillover) * self.violence_rate + beh.spillover * neighbours
-        city = float(np.average(self.violence_rate, weights=t.community_size))
+        city = self.violence_reference
+        if city is None:
+            city = float(np.average(self.violence_rate, weights=t.community_size))
+            if week + 1 >= max(self.burn_in_weeks, WEEKS_PER_YEAR):
+                self.violence_reference = city
         relative = np.clip(felt / city, 0.0, 5.0) if city > 0 else np.ones_like(felt)
         target = np.clip((beh.efficacy_baseline
                           - beh.efficacy_disadvantage_slope * t.community_disadvantage
@@ -260,8 +274,19 @@ class ViolencePreventionModel(mesa.Model):
         self.history[week] = self._counts
         if week >= self.burn_in_weeks:
             self.community_incidents_after_burn_in += self._incidents
+            if (week - self.burn_in_weeks) % WEEKS_PER_YEAR == WEEKS_PER_YEAR - 1:
+                self._count_by_age(week)
         self.week = week + 1
         self.datacollector.collect(self)
+
+    def _count_by_age(self, week: int) -> None:
+        """Residents and gang members by single year of age (once a year: O(residents))."""
+        r = self.residents
+        age = (week - r.birth_week) // WEEKS_PER_YEAR
+        n = len(self.residents_by_age)
+        self.residents_by_age += np.bincount(age, minlength=n)[:n]
+        self.gang_members_by_age += np.bincount(
+            age[(r.risk_flags & GANG_MEMBERSHIP) != 0], minlength=n)[:n]
 
     # -- running and reading -----------------------------------------------------------------
     def time_stages(self) -> dict[str, float]:

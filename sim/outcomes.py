@@ -16,7 +16,8 @@ import pandas as pd
 from . import codes
 from .catalogue import COMMUNITY, INDIVIDUAL, program_cost
 from .codes import (ADMISSIONS, ARRESTS, COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS,
-                    COMPARISON_WEEKS, COMPLETER, DECLINED, DROPOUT, HOMICIDES,
+                    COMPARISON_WEEKS, COMPLETER, DECLINED, DROPOUT, FIREARM_INCIDENTS,
+                    GANG_MEMBERS, HOMICIDE_ARRESTS, HOMICIDE_OFFENDERS, HOMICIDES, NEW_OFFENDERS,
                     INCARCERATED_STOCK, N_PROGRAM_STATS, NEW_VICTIMS, OTHER_OFFENCES,
                     PARTICIPANT_ARRESTS, PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS,
                     POPULATION, SEXES, STAT_NAMES, VICTIMISATIONS, VIOLENT_ARRESTS,
@@ -146,6 +147,14 @@ def summary(model: ViolencePreventionModel) -> dict:
 
     program_outcomes = programs_summary(model)
     cost_programs = float(sum(p["cost"] for p in program_outcomes.values()))
+    yearly = after[:full_years * WEEKS_PER_YEAR].reshape(
+        full_years, WEEKS_PER_YEAR, *after.shape[1:]).sum(axis=(1, 3, 4))  # [year, stat]
+
+    def share_of(stat: int) -> dict:
+        """Stock share among residents by age band (mean over weeks)."""
+        return {label: (float(by_band[stat, b] / by_band[POPULATION, b])
+                        if by_band[POPULATION, b] > 0 else None)
+                for b, label in enumerate(model.band_labels)}
 
     return {
         "scenario": cfg.scenario.name,
@@ -172,6 +181,25 @@ def summary(model: ViolencePreventionModel) -> dict:
                                           by_sex[VIOLENT_OFFENCES].sum()),
         "male_share_of_violent_arrests": _ratio(by_sex[VIOLENT_ARRESTS, 1],
                                                 by_sex[VIOLENT_ARRESTS].sum()),
+        "male_share_of_homicide_arrests": _ratio(by_sex[HOMICIDE_ARRESTS, 1],
+                                                 by_sex[HOMICIDE_ARRESTS].sum()),
+        "homicide_victims_male_share": _ratio(by_sex[HOMICIDES, 1], by_sex[HOMICIDES].sum()),
+        "homicide_offenders_male_share": _ratio(by_sex[HOMICIDE_OFFENDERS, 1],
+                                                by_sex[HOMICIDE_OFFENDERS].sum()),
+        "homicide_victimisation_by_age_band": band_rates(HOMICIDES),
+        "firearm_share_of_violent_incidents": _ratio(totals[FIREARM_INCIDENTS],
+                                                     totals[VIOLENT_OFFENCES]),
+        "offending_prevalence_by_age_band": {
+            label: (float(by_band[NEW_OFFENDERS, b] / band_person_years[b])
+                    if band_person_years[b] > 0 else None)
+            for b, label in enumerate(model.band_labels)},
+        "gang_membership_by_age_band": share_of(GANG_MEMBERS),
+        "gang_membership_by_age": gang_by_age(model),
+        "gang_membership_ages_5_17": gang_prevalence_5_17(model),
+        "violence_share_top_tenth": share_in_top_tenth(model.community_incidents_after_burn_in,
+                                                       model.tables.community_size),
+        "annual_drift_violence": relative_slope(yearly[:, VIOLENT_OFFENCES]),
+        "annual_drift_incarcerated": relative_slope(yearly[:, INCARCERATED_STOCK]),
         "offending_rate_by_age_band": offending_by_band,
         "rearrest_within_5_years_by_age_at_release": rearrest_5_by_age,
         "community_violence_p90_p10_ratio": _ratio(p90, p10),
@@ -196,6 +224,46 @@ def summary(model: ViolencePreventionModel) -> dict:
             ("arrests_per_100k_per_year", ARRESTS),
             ("prison_admissions_per_100k_per_year", ADMISSIONS))},
     }
+
+
+def share_in_top_tenth(incidents: np.ndarray, residents: np.ndarray) -> float | None:
+    """Share of violent incidents in the most violent communities holding a tenth of the
+    residents (communities ranked by incidents per resident; the boundary community counts in
+    proportion to the residents it adds)."""
+    total = float(incidents.sum())
+    if total <= 0:
+        return None
+    order = np.argsort(-(incidents / residents), kind="stable")
+    people, events = residents[order].astype(float), incidents[order].astype(float)
+    target = 0.1 * people.sum()
+    before = np.concatenate(([0.0], np.cumsum(people)[:-1]))
+    taken = np.clip((target - before) / people, 0.0, 1.0)
+    return float((events * taken).sum() / total)
+
+
+def relative_slope(yearly: np.ndarray) -> float | None:
+    """Least-squares slope of a yearly series, per year, relative to its mean (0.01: +1% a
+    year); None with fewer than three years."""
+    y = np.asarray(yearly, float)
+    if y.size < 3 or y.mean() == 0:
+        return None
+    return float(np.polyfit(np.arange(y.size), y, 1)[0] / y.mean())
+
+
+def gang_by_age(model: ViolencePreventionModel, ages=range(10, 25)) -> dict:
+    """Share of residents in a gang by single year of age (yearly counts after burn-in)."""
+    n = model.residents_by_age
+    return {str(a): (float(model.gang_members_by_age[a] / n[a]) if n[a] > 0 else None)
+            for a in ages if a < len(n)}
+
+
+def gang_prevalence_5_17(model: ViolencePreventionModel) -> float | None:
+    """Mean share in a gang over ages 5-17, as Pyrooz & Sweeten measure it, taking ages 5-9
+    (younger than any resident) as none."""
+    n, members = model.residents_by_age, model.gang_members_by_age
+    if len(n) < 18 or (n[10:18] == 0).any():
+        return None
+    return float((members[10:18] / n[10:18]).sum() / 13)
 
 
 def programs_summary(model: ViolencePreventionModel) -> dict:

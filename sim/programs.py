@@ -34,6 +34,7 @@ from .codes import (COMPLETER, DEAD, DECLINED, DROPOUT, INCARCERATED, JUSTICE_ST
                     TARGET_INCARCERATED, TARGET_RELEASED, WAITLISTED, WEEKS_PER_YEAR,
                     age_in_years, band_labels, decay_rate, horizon)
 from .config import ProgramConfig, VpsimConfig
+from .population import risk_score
 from .rng import uniform, uniforms
 
 if TYPE_CHECKING:
@@ -81,7 +82,8 @@ class Eligibility(NamedTuple):
     min_age: int
     max_age: int
     sex_mask: np.ndarray  # [sex] bool
-    min_risk: float  # static risk at least this (the percentile resolved)
+    min_risk: float  # risk score at least this (the percentile resolved)
+    risk_hr: np.ndarray  # [risk_flags] hazard ratio of the risk factors (the score's part)
     required_flags: int  # risk-factor bits all required
     community_mask: np.ndarray  # [community] bool
     justice_code: int  # codes.TARGET_FREE ... TARGET_ANY
@@ -156,7 +158,7 @@ def scan_eligible(week, k, r, pt, rule, out):
             continue
         if not rule.sex_mask[r.sex[i]]:
             continue
-        if r.static_risk[i] < rule.min_risk:
+        if r.propensity[i] * rule.risk_hr[r.risk_flags[i]] < rule.min_risk:
             continue
         if (r.risk_flags[i] & rule.required_flags) != rule.required_flags:
             continue
@@ -357,28 +359,29 @@ class ProgramBook:
         if p.kind.reach is not None:
             t.community_covered[p.covered] = 1
 
-    def eligibility(self, p: Program, static_risk: np.ndarray, n_communities: int,
+    def eligibility(self, p: Program, risk: np.ndarray, risk_hr: np.ndarray, n_communities: int,
                     leaving_age_weeks: int) -> Eligibility:
-        """Program p's targeting as the numbers an intake checks (`static_risk` of everyone,
-        for a risk percentile)."""
+        """Program p's targeting as the numbers an intake checks (`risk`: everyone's risk
+        score, for a risk percentile)."""
         t = p.config.targeting
         flags = 0
         for name in t.risk_factors:
             flags |= RISK_FLAG[name]
         min_risk = t.min_risk
         if t.risk_percentile > 0:
-            min_risk = max(min_risk, float(np.percentile(static_risk, t.risk_percentile)))
+            min_risk = max(min_risk, float(np.percentile(risk, t.risk_percentile)))
         return Eligibility(
             min_age=max(MIN_AGE, t.min_age), max_age=t.max_age,
             sex_mask=np.array([s in t.sexes for s in SEXES]),
-            min_risk=min_risk, required_flags=flags,
+            min_risk=min_risk, risk_hr=risk_hr, required_flags=flags,
             community_mask=p.covered if p.covered is not None else np.ones(n_communities, bool),
             justice_code=JUSTICE_STATES.index(t.justice_state),
             released_within=t.released_within_weeks, leaving_age_weeks=leaving_age_weeks)
 
     def _intake(self, model: ViolencePreventionModel, p: Program, week: int) -> None:
-        rule = self.eligibility(p, model.residents.static_risk, len(model.tables.community_size),
-                                model.params.max_age_weeks)
+        risk_hr = model.tables.risk_hr
+        rule = self.eligibility(p, risk_score(model.residents, risk_hr), risk_hr,
+                                len(model.tables.community_size), model.params.max_age_weeks)
         self.record_intake(model, p, week, self.offer(model, p, week, rule))
 
     def offer(self, model: ViolencePreventionModel, p: Program, week: int,
@@ -397,7 +400,8 @@ class ProgramBook:
             n_offers = int((share < c.coverage).sum())
         else:
             if c.priority == "risk":
-                order = np.argsort(-r.static_risk[candidates], kind="stable")
+                risk = r.propensity[candidates] * model.tables.risk_hr[r.risk_flags[candidates]]
+                order = np.argsort(-risk, kind="stable")
             else:
                 order = np.argsort(uniforms(key, week, candidates, rng.PROGRAM + 4 * p.index + 3),
                                    kind="stable")

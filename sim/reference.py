@@ -41,13 +41,15 @@ import numpy as np
 from . import programs, rng
 from .codes import (
     ADMISSIONS, ARRESTS, COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS, COMPARISON_WEEKS,
-    COMPLETER, DEAD, DECLINED, DISENGAGEMENT, DROPOUT, FAMILY_ADVERSITY, FIREARM_ACCESS, FREE,
-    GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, EXPOSED_WEEKS, N_STATS,
-    NEVER, NEW_VICTIMS, NOT_OFFERED, OTHER_OFFENCES, PARTICIPANT_ARRESTS,
-    PARTICIPANT_VIOLENT_ARRESTS, PARTICIPANT_WEEKS, POPULATION, RELEASES, PUPIL_WEEKS,
-    SUBSTANCE_USE, SUPERVISED, SUPERVISED_STOCK, TALLY_INCARCERATED, TALLY_SPELLS,
-    TARGET_FREE, TARGET_INCARCERATED, TARGET_RELEASED, VICTIMISATIONS, VIOLENT_ARRESTS,
-    VIOLENT_OFFENCES, WAITLISTED, WEEKS_PER_YEAR,
+    COMPLETER, DEAD, DECLINED, DROPOUT, EXPOSED_WEEKS, FAMILY_ADVERSITY, FIREARM_CARRYING,
+    FIREARM_INCIDENTS, FREE, GANG_MEMBERS, GANG_MEMBERSHIP, HOMICIDE_ARRESTS,
+    HOMICIDE_OFFENDERS, HOMICIDES,
+    INCARCERATED, INCARCERATED_STOCK, MIN_AGE, N_RISK_FACTORS, N_STATS, NEVER, NEW_OFFENDERS,
+    NEW_VICTIMS, NOT_OFFERED, OTHER_OFFENCES, PARTICIPANT_ARRESTS, PARTICIPANT_VIOLENT_ARRESTS,
+    PARTICIPANT_WEEKS, POPULATION, PUPIL_WEEKS, RELEASES, SUPERVISED, SUPERVISED_STOCK,
+    TALLY_INCARCERATED, TALLY_SPELLS, TARGET_FREE, TARGET_INCARCERATED, TARGET_RELEASED,
+    TRANSITION_WEEKS, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES, WAITLISTED,
+    WEEKS_PER_YEAR,
 )
 from .kernels import EXPOSURE_FLOOR
 from .model import ViolencePreventionModel
@@ -110,38 +112,42 @@ class Resident(mesa.Agent):
     # -- stage 1: demography ----------------------------------------------------------------
     @classmethod
     def enter(cls, model: ReferenceModel, slot: int, week: int, birth_week: int) -> Resident:
-        """A new resident in `slot`, born in `birth_week`: sex, risk factors, a clean record.
+        """A new resident in `slot`, born in `birth_week`: sex, propensity, the risk factors
+        carried at 10, a clean record.
 
-        Risk factors are likelier in disadvantaged communities (a shift of their log-odds).
-        Static risk is a lognormal propensity (mean 1) times the hazard ratios of the risk
-        factors carried.
+        Propensity is lognormal with mean 1. Family adversity is likelier in disadvantaged
+        communities (a shift of its log-odds); so are the life-course states, and more so for
+        the more prone (`entry_log_shift`, `state_propensity_gradient`).
         """
         self = cls(model, slot)
         p = model.params
-        shift = p.disadvantage_risk_slope * model.disadvantage[self.community]
         male = self.draw(week, rng.ENTRANT) < p.male_share
+        sex = 1 if male else 0
         sigma = p.propensity_sigma
-        log_risk = sigma * normal(model.key_int, week, slot, rng.ENTRANT + 1) - 0.5 * sigma * sigma
+        log_propensity = (sigma * normal(model.key_int, week, slot, rng.ENTRANT + 1)
+                          - 0.5 * sigma * sigma)
+        propensity = single(math.exp(log_propensity))
         flags = 0
-        gang_logit = p.logit_gang_male if male else p.logit_gang_female
-        for flag, stream, logit, log_hr in (
-                (FAMILY_ADVERSITY, 3, p.logit_family_adversity, p.log_hr_family_adversity),
-                (DISENGAGEMENT, 4, p.logit_disengagement, p.log_hr_disengagement),
-                (SUBSTANCE_USE, 5, p.logit_substance_use, p.log_hr_substance_use),
-                (GANG_MEMBERSHIP, 6, gang_logit, p.log_hr_gang),
-                (FIREARM_ACCESS, 7, p.logit_firearm, p.log_hr_firearm)):
-            if self.draw(week, rng.ENTRANT + stream) < _logistic(logit + shift):
-                flags |= flag
-                log_risk += log_hr
-        self.sex = 1 if male else 0
+        adversity = (model.initial_logit[0][sex][MIN_AGE]
+                     + p.disadvantage_risk_slope * model.disadvantage[self.community])
+        if self.draw(week, rng.ENTRANT + 3) < _logistic(adversity):
+            flags |= FAMILY_ADVERSITY
+        shift = (model.entry_log_shift[self.community]
+                 + p.state_propensity_gradient * math.log(propensity))
+        for k in range(1, N_RISK_FACTORS):
+            logit = model.initial_logit[k][sex][MIN_AGE] + shift
+            if self.draw(week, rng.ENTRANT + 3 + k) < _logistic(logit):
+                flags |= 1 << k
+        self.sex = sex
         self.birth_week = birth_week
         self.risk_flags = flags
-        self.static_risk = single(math.exp(log_risk))
+        self.propensity = propensity
         self.justice_state = FREE
         self.release_week = NEVER
         self.sentence_end_week = NEVER
         self.supervision_end_week = NEVER
         self.last_arrest_week = NEVER
+        self.last_offence_week = NEVER
         self.victimised_week = NEVER
         self.prior_arrests = 0
         self.convictions = 0
@@ -170,6 +176,8 @@ class Resident(mesa.Agent):
         age = self.age(week)
         sex, band = self.sex, model.band_of_age[age]
         model.count(POPULATION, sex, band)
+        if self.risk_flags & GANG_MEMBERSHIP:
+            model.count(GANG_MEMBERS, sex, band)
         if self.exposure != 0.0:  # fades; below the floor it counts as none
             e = self.exposure * p.exposure_decay
             self.exposure = single(e) if e > EXPOSURE_FLOOR else 0.0
@@ -179,6 +187,8 @@ class Resident(mesa.Agent):
                 self.release(week, age)
                 model.count(RELEASES, sex, band)
             return
+        if (week + self.slot) % TRANSITION_WEEKS == 0:  # once a quarter, staggered by slot
+            self.change_states(week, age)
         # 3. offending: P(offend this week) = 1 - exp(-hazard), capped at the hazard against
         # rounding (the engine's short cut; the cap changes nothing else)
         hazard, violent_share = self.offending_hazard(week, age, sex, band)
@@ -195,18 +205,36 @@ class Resident(mesa.Agent):
                 self.admit(week, p.revocation_weeks)
                 model.count(ADMISSIONS, sex, band)
 
+    def change_states(self, week: int, age: int) -> None:
+        """The life-course risk states over a quarter: each carried state is left with its
+        exit hazard; each other entered with its entry hazard x this resident's multiplier."""
+        model, p = self.model, self.model.params
+        m = math.exp(model.entry_log_shift[self.community]
+                     + p.state_propensity_gradient * math.log(self.propensity))
+        for k in range(1, N_RISK_FACTORS):
+            bit = 1 << k
+            u = self.draw(week, rng.STATE + k)
+            if self.risk_flags & bit:
+                if u < -math.expm1(-TRANSITION_WEEKS * model.state_exit[k][age]):
+                    self.risk_flags -= bit
+            elif u < -math.expm1(-TRANSITION_WEEKS * model.state_entry[k][self.sex][age] * m):
+                self.risk_flags += bit
+
     def offending_hazard(self, week: int, age: int, sex: int, band: int) -> tuple[float, float]:
         """Weekly hazard of offending, and the share of offences that are violent.
 
-        hazard = base(age, sex) x static risk x community multiplier x exp(peer contagion x
-        exposure + prison record + post-release + retaliation + programs), the record, release
-        and retaliation terms decaying since the event. Programs that act on violence only
-        change the violent part of the hazard.
+        hazard = base(age, sex) x propensity x hazard ratio of the risk factors carried x
+        community multiplier x exp(contagion + prison record + post-release + retaliation +
+        programs). Contagion saturates with exposure; the record, release and retaliation terms
+        decay since the event. Programs that act on violence only change the violent part.
         """
         model, p = self.model, self.model.params
-        hazard = (model.base_hazard[sex][age] * self.static_risk
-                  * model.community_hazard_now[self.community])
-        x = p.peer_contagion * self.exposure
+        hazard = (model.base_hazard[sex][age] * self.propensity
+                  * model.risk_hr[self.risk_flags] * model.community_hazard_now[self.community])
+        x = 0.0
+        if self.exposure != 0.0:
+            e = self.exposure
+            x = p.peer_contagion * e / (1.0 + e / p.exposure_saturation)
         since_release = week - self.release_week
         if since_release < p.prior_incarceration_horizon:
             x += p.prior_incarceration * math.exp(-p.prior_incarceration_rate * since_release)
@@ -309,9 +337,14 @@ class Resident(mesa.Agent):
         age = self.age(week)
         sex, band = self.sex, model.band_of_age[age]
         homicide = False
+        if self.last_offence_week < model.year_start:  # the first offence this year
+            model.count(NEW_OFFENDERS, sex, band)
+        self.last_offence_week = week
         # 4. victimisation
         if violent:
             model.count(VIOLENT_OFFENCES, sex, band)
+            if self.risk_flags & FIREARM_CARRYING:
+                model.count(FIREARM_INCIDENTS, sex, band)
             victim = self.pick_victim(week)
             if victim is not None:
                 homicide = self.harm(victim, week)
@@ -340,6 +373,8 @@ class Resident(mesa.Agent):
         model.count(ARRESTS, sex, band)
         if violent:
             model.count(VIOLENT_ARRESTS, sex, band)
+        if homicide:
+            model.count(HOMICIDE_ARRESTS, sex, band)
         if self.open_spell >= 0 and model.spells.rearrest_week[self.open_spell] < 0:
             model.spells.rearrest_week[self.open_spell] = week
         if state == INCARCERATED:  # supervision revoked earlier this week
@@ -376,12 +411,14 @@ class Resident(mesa.Agent):
         victim.victimised_week = week
         victim.victimisations = min(COUNT_CAP, victim.victimisations + 1)
         lethality = p.lethality
-        if self.risk_flags & FIREARM_ACCESS:
+        if self.risk_flags & FIREARM_CARRYING:  # an armed offender
             lethality *= p.firearm_lethality_ratio
+        lethality *= model.victim_lethality[vsex][vband]  # by the victim's sex and age
         weight = 1.0
         killed = self.draw(week, rng.LETHAL) < lethality
         if killed:
             model.count(HOMICIDES, vsex, vband)
+            model.count(HOMICIDE_OFFENDERS, self.sex, model.band_of_age[self.age(week)])
             victim.justice_state = DEAD
             weight = p.homicide_exposure_weight
         # 7. contagion: the peers of victim and offender are exposed
@@ -424,9 +461,12 @@ class Resident(mesa.Agent):
 
     # -- justice and programs ---------------------------------------------------------------------
     def admit(self, week: int, weeks: int) -> None:
+        """Into prison for `weeks`; a firearm carried is taken."""
         model = self.model
         self.justice_state = INCARCERATED
         self.sentence_end_week = week + weeks
+        if self.risk_flags & FIREARM_CARRYING:
+            self.risk_flags -= FIREARM_CARRYING
         model.tallies[TALLY_INCARCERATED] += 1
         if self.open_spell >= 0:  # re-incarcerated: the recidivism spell ends
             model.spells.reincarceration_week[self.open_spell] = week
@@ -476,13 +516,17 @@ class Resident(mesa.Agent):
                 if violent:
                     stats[k, sex, age, COMPARISON_VIOLENT_ARRESTS] += 1
 
+    def risk_score(self) -> float:
+        """Propensity x the hazard ratio of the risk factors carried now."""
+        return self.propensity * self.model.risk_hr[self.risk_flags]
+
     def is_eligible(self, rule: programs.Eligibility, week: int) -> bool:
         """Within an individual program's targeting at an intake (before demography)."""
         if self.justice_state == DEAD or week - self.birth_week >= rule.leaving_age_weeks:
             return False  # leaves the population this week
         if not rule.min_age <= self.age(week) <= rule.max_age:
             return False
-        if not rule.sex_mask[self.sex] or self.static_risk < rule.min_risk:
+        if not rule.sex_mask[self.sex] or self.risk_score() < rule.min_risk:
             return False
         if self.risk_flags & rule.required_flags != rule.required_flags:
             return False
@@ -513,8 +557,8 @@ class ReferenceProgramBook(programs.ProgramBook):
     def _intake(self, model: ReferenceModel, p: programs.Program, week: int) -> None:
         if not model.residents_are_agents:
             return super()._intake(model, p, week)
-        static_risk = np.array([r.static_risk for r in model.slots], np.float32)
-        rule = self.eligibility(p, static_risk, len(model.community_size),
+        risk = np.array([r.risk_score() for r in model.slots])
+        rule = self.eligibility(p, risk, model.tables.risk_hr, len(model.community_size),
                                 model.params.max_age_weeks)
         self.record_intake(model, p, week, self.offer(model, p, week, rule))
 
@@ -539,7 +583,7 @@ class ReferenceProgramBook(programs.ProgramBook):
             n_offers = sum(covered)
         else:
             if c.priority == "risk":
-                candidates = sorted(eligible, key=lambda r: -r.static_risk)
+                candidates = sorted(eligible, key=lambda r: -r.risk_score())
             else:
                 candidates = sorted(eligible, key=lambda r: r.draw(week, stream + 3))
             n_offers = max(0, min(len(candidates), c.capacity - active))
@@ -596,8 +640,14 @@ class ReferenceModel(ViolencePreventionModel):
         self.peers_of_slot = [t.peer_idx[a:b].tolist()  # ties belong to the slot
                               for a, b in zip(t.peer_ptr[:-1], t.peer_ptr[1:])]
         self.base_hazard = t.base_hazard.tolist()
+        self.risk_hr = t.risk_hr.tolist()
+        self.initial_logit = t.initial_logit.tolist()
+        self.state_entry = t.state_entry.tolist()
+        self.state_exit = t.state_exit.tolist()
+        self.entry_log_shift = t.entry_log_shift.tolist()
         self.band_of_age = t.band_of_age.tolist()
         self.victim_weight = t.victim_weight.tolist()
+        self.victim_lethality = t.victim_lethality.tolist()
         self.book: ReferenceProgramBook = self.programs
         self.programs_act = bool(self.programs.tables.acts_on_residents)
         self.slots: list[Resident] = []
@@ -637,6 +687,10 @@ class ReferenceModel(ViolencePreventionModel):
 
     def count(self, stat: int, sex: int, band: int) -> None:
         self.week_counts[stat][sex][band] += 1
+
+    def _count_by_age(self, week: int) -> None:
+        self.write_back()  # the yearly count reads the resident arrays
+        super()._count_by_age(week)
 
     # -- the stages the reference restates; the rest of the week is the engine's -------------
     def step(self) -> None:

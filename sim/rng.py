@@ -37,6 +37,7 @@ SENTENCE_B = 10
 REVOCATION = 11
 VICTIM_TRY = 16  # 16..31: candidate and acceptance draws for victim selection
 ENTRANT = 32  # 32..47: traits of a new resident
+STATE = 48  # 48..55: life-course risk states (STATE + k for risk factor k)
 NETWORK = 64  # 64..127: peer ties
 PROGRAM = 128  # 128..191: reserved for program enrolment and completion
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from sim import kernels, population, programs
-from sim.codes import (AGE_BAND_EDGES, INCARCERATED, N_STATS, N_TALLIES, NEVER, SUPERVISED,
+from sim.codes import (AGE_BAND_EDGES, INCARCERATED, N_RISK_FACTORS, N_STATS, N_TALLIES, NEVER,
+                       SUPERVISED,
                        TALLY_INCARCERATED, TALLY_SPELLS, WEEKS_PER_YEAR)
 from sim.config import VpsimConfig
 from sim.kernels import params_from_config
@@ -82,6 +83,7 @@ class TinyWorld:
             base_hazard=np.zeros((2, self.MAX_AGE + 1)),
             band_of_age=population.band_of_age(self.MAX_AGE),
             victim_weight=np.ones((2, len(AGE_BAND_EDGES))),
+            victim_lethality=np.ones((2, len(AGE_BAND_EDGES))),
             community_start=np.zeros(1, np.int64),
             community_size=np.full(1, n, np.int64),
             community_disadvantage=np.zeros(1),
@@ -89,12 +91,18 @@ class TinyWorld:
             community_adj_idx=np.zeros(0, np.int64),
             peer_ptr=peer_ptr,
             peer_idx=peer_idx,
+            # risk factors carry no hazard ratio, and nobody enters or leaves a state
+            risk_hr=np.ones(1 << N_RISK_FACTORS),
+            initial_logit=np.full((N_RISK_FACTORS, 2, self.MAX_AGE + 1), -np.inf),
+            state_entry=np.zeros((N_RISK_FACTORS, 2, self.MAX_AGE + 1)),
+            state_exit=np.zeros((N_RISK_FACTORS, self.MAX_AGE + 1)),
+            entry_log_shift=np.zeros(1),
         )
         r = population.allocate(n)
         r.birth_week[:] = -30 * WEEKS_PER_YEAR
-        r.static_risk[:] = 1.0
+        r.propensity[:] = 1.0
         for name in ("release_week", "sentence_end_week", "supervision_end_week",
-                     "last_arrest_week", "victimised_week"):
+                     "last_arrest_week", "last_offence_week", "victimised_week"):
             getattr(r, name)[:] = NEVER
         r.open_spell[:] = -1
         self.residents = r
@@ -121,8 +129,8 @@ class TinyWorld:
     def only_offender(self, i: int) -> None:
         """Resident `i` offends every week; nobody else ever does."""
         self.set_weekly_hazard(FORCE)
-        self.residents.static_risk[:] = 0.0
-        self.residents.static_risk[i] = 1.0
+        self.residents.propensity[:] = 0.0
+        self.residents.propensity[i] = 1.0
 
     def incarcerate(self, i: int, sentence_ends: int) -> None:
         self.residents.justice_state[i] = INCARCERATED

@@ -14,7 +14,8 @@ from scipy import stats
 from helpers import FORCE, TinyWorld, WEEKS_PER_YEAR, uint64_key
 from sim import kernels
 from sim.config import VpsimConfig
-from sim.codes import (ADMISSIONS, ARRESTS, DEAD, DISENGAGEMENT, FAMILY_ADVERSITY, FIREARM_ACCESS, FREE, GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, NEVER, NEW_VICTIMS, POPULATION, RELEASES, SUBSTANCE_USE, SUPERVISED, TALLY_INCARCERATED, TALLY_SPELLS, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES)
+from sim.codes import (AGE_BAND_EDGES, FIREARM_INCIDENTS, HOMICIDE_OFFENDERS, NEW_OFFENDERS,
+                       ADMISSIONS, ARRESTS, DEAD, DISENGAGEMENT, FAMILY_ADVERSITY, FIREARM_CARRYING, FREE, GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, NEVER, NEW_VICTIMS, POPULATION, RELEASES, SUBSTANCE_USE, SUPERVISED, TALLY_INCARCERATED, TALLY_SPELLS, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES)
 from sim.kernels import params_from_config
 
 MAX_AGE_WEEKS = TinyWorld.MAX_AGE * WEEKS_PER_YEAR
@@ -198,7 +199,7 @@ def test_homicide_victim_dies_and_is_replaced_next_week(tiny_world):
     assert world.count(HOMICIDES) == 1
     assert r.victimised_week[1] == 20
 
-    r.static_risk[0] = 0.0  # no more offences
+    r.propensity[0] = 0.0  # no more offences
     world.step(21)
     assert r.justice_state[1] == FREE
     assert r.birth_week[1] == 21 - ENTRY_AGE_WEEKS
@@ -236,7 +237,7 @@ def test_exposure_decays_by_exposure_decay_each_week_then_drops_to_zero(tiny_wor
                        victim_among_peers=1.0, exposure_decay=0.5)
     world.only_offender(0)
     world.step(30)
-    world.residents.static_risk[:] = 0.0
+    world.residents.propensity[:] = 0.0
     k = 1
     while 0.5**k > kernels.EXPOSURE_FLOOR:
         world.step(30 + k)
@@ -264,15 +265,19 @@ def _hazard_world(tiny_world) -> TinyWorld:
     for term, (coefficient, rate, horizon) in DECAYING_TERMS.items():
         forced_terms.update({term: coefficient, f"{term}_rate": rate,
                              f"{term}_horizon": horizon})
-    world = tiny_world(1, peer_contagion=0.3, **forced_terms)
-    # A distinct base hazard in every [sex, age] cell, so a wrong cell shows.
+    world = tiny_world(1, peer_contagion=0.3, exposure_saturation=3.0, **forced_terms)
+    # A distinct base hazard in every [sex, age] cell, so a wrong cell shows; and a hazard
+    # ratio for the risk factors carried (flags 0b10010: disengagement, firearm carrying).
     ages = np.arange(TinyWorld.MAX_AGE + 1)
+    risk_hr = np.ones(32)
+    risk_hr[DISENGAGEMENT | FIREARM_CARRYING] = 1.8
     world.tables = world.tables._replace(
-        base_hazard=np.stack([0.001 * (ages + 1), 0.002 * (ages + 1)]))
+        base_hazard=np.stack([0.001 * (ages + 1), 0.002 * (ages + 1)]), risk_hr=risk_hr)
+    world.residents.risk_flags[0] = DISENGAGEMENT | FIREARM_CARRYING
     world.community_hazard[:] = 1.25
     r = world.residents
     r.sex[0] = 1
-    r.static_risk[0] = 1.5
+    r.propensity[0] = 1.5
     r.exposure[0] = 0.75
     return world
 
@@ -286,8 +291,8 @@ def test_offending_hazard_is_the_documented_product(tiny_world):
     h = kernels.offending_hazard(r, world.params, world.tables, world.community_hazard, 0, week,
                                  age)
     base = 0.002 * (23 + 1)  # male, aged 23
-    expected = base * 1.5 * 1.25 * math.exp(
-        0.3 * 0.75                            # peer contagion x exposure
+    expected = base * 1.5 * 1.8 * 1.25 * math.exp(  # x propensity x risk factors x community
+        0.3 * 0.75 / (1 + 0.75 / 3.0)         # peer contagion x exposure, saturating
         + 0.4 * math.exp(-PRISON_RATE * 10)   # prison record, released 10 weeks ago
         + 0.7 * math.exp(-PR_RATE * 10)       # post-release spike
         + 0.5 * math.exp(-RET_RATE * 3))      # retaliation, victimised 3 weeks ago
@@ -300,7 +305,8 @@ def test_offending_hazard_without_release_or_victimisation_has_only_contagion(ti
     r.sex[0] = 0
     h = kernels.offending_hazard(r, world.params, world.tables, world.community_hazard, 0, 100,
                                  40)
-    assert h == pytest.approx(0.001 * 41 * 1.5 * 1.25 * math.exp(0.3 * 0.75), rel=1e-12)
+    assert h == pytest.approx(0.001 * 41 * 1.5 * 1.8 * 1.25 * math.exp(0.3 * 0.75 / 1.25),
+                              rel=1e-12)
 
 
 @pytest.mark.parametrize("term", ["retaliation", "post_release", "prior_incarceration"])
@@ -308,7 +314,7 @@ def test_decaying_hazard_terms_stop_at_their_horizon(tiny_world, term):
     world = _hazard_world(tiny_world)
     r, week, age = world.residents, 5000, 30
     r.exposure[0] = 0.0
-    base = 0.002 * 31 * 1.5 * 1.25
+    base = 0.002 * 31 * 1.5 * 1.8 * 1.25
 
     coefficient, rate, horizon = DECAYING_TERMS[term]
     clock = "victimised" if term == "retaliation" else "released"
@@ -517,13 +523,15 @@ def test_entrants_draw_sex_risk_factors_and_propensity_as_configured(tiny_world)
     n = 20_000
     logit_family = math.log(0.2 / 0.8)
     world = tiny_world(n, male_share=0.3, propensity_sigma=0.5, disadvantage_risk_slope=0.5,
-                       logit_family_adversity=logit_family, logit_disengagement=-math.inf,
-                       logit_substance_use=-math.inf, logit_gang_male=-math.inf,
-                       logit_gang_female=-math.inf, logit_firearm=math.inf,
-                       log_hr_family_adversity=0.4, log_hr_firearm=0.3)
-    world.tables = world.tables._replace(community_disadvantage=np.array([1.0]))
+                       state_propensity_gradient=0.0)
+    initial = world.tables.initial_logit.copy()
+    initial[0] = logit_family  # family adversity: 20% at average disadvantage
+    initial[4] = math.inf  # everyone carries a firearm at entry; nobody is in another state
+    world.tables = world.tables._replace(community_disadvantage=np.array([1.0]),
+                                         initial_logit=initial)
     r = world.residents
-    kernels.init_residents(r, world.params, world.tables, np.full(n, -1000, np.int32))
+    kernels.init_residents(r, world.params, world.tables, np.full(n, -1000, np.int32),
+                           np.ones(1))
     assert (r.birth_week == -1000).all()
     assert (r.justice_state == FREE).all()
     assert stats.binomtest(int(r.sex.sum()), n, 0.3).pvalue > 1e-3
@@ -531,9 +539,183 @@ def test_entrants_draw_sex_risk_factors_and_propensity_as_configured(tiny_world)
     # One SD of community disadvantage adds disadvantage_risk_slope to the log-odds.
     p_family = 1 / (1 + math.exp(-(logit_family + 0.5 * 1.0)))
     assert stats.binomtest(int(family.sum()), n, p_family).pvalue > 1e-3
-    assert ((r.risk_flags & FIREARM_ACCESS) > 0).all()
+    assert ((r.risk_flags & FIREARM_CARRYING) > 0).all()
     assert not (r.risk_flags & (DISENGAGEMENT | SUBSTANCE_USE | GANG_MEMBERSHIP)).any()
-    # Static risk = propensity (lognormal, mean 1) x exp(log HRs of the factors carried).
-    log_propensity = np.log(r.static_risk.astype(float)) - 0.4 * family - 0.3
+    # Propensity: lognormal, mean 1.
     propensity = stats.norm(loc=-0.5**2 / 2, scale=0.5)
-    assert stats.kstest(log_propensity, propensity.cdf).pvalue > 1e-3
+    assert stats.kstest(np.log(r.propensity.astype(float)), propensity.cdf).pvalue > 1e-3
+
+# --- life-course risk states ----------------------------------------------------------------------
+
+def _state_world(tiny_world, n, entry_per_week=0.0, exit_per_week=0.0, k=3):
+    """n free residents; risk state k (gang membership) with constant weekly hazards."""
+    world = tiny_world(n, state_propensity_gradient=0.0)
+    entry = world.tables.state_entry.copy()
+    exit_ = world.tables.state_exit.copy()
+    entry[k] = entry_per_week
+    exit_[k] = exit_per_week
+    world.tables = world.tables._replace(state_entry=entry, state_exit=exit_)
+    return world
+
+
+def test_states_change_once_a_quarter_staggered_over_residents(tiny_world):
+    """Resident i moves in the weeks where (week + i) % 13 == 0, never in between; with a huge
+    entry hazard everyone due enters, nobody else does."""
+    n = 26
+    world = _state_world(tiny_world, n, entry_per_week=50.0)
+    r = world.residents
+    world.step(0)
+    due = (np.arange(n) % 13) == 0
+    assert ((r.risk_flags & GANG_MEMBERSHIP) > 0).tolist() == due.tolist()
+    world.step(1)
+    due |= ((1 + np.arange(n)) % 13) == 0
+    assert ((r.risk_flags & GANG_MEMBERSHIP) > 0).tolist() == due.tolist()
+
+
+def test_state_entry_and_exit_probabilities_over_a_quarter(tiny_world):
+    """P(enter) = 1 - exp(-13 x weekly entry hazard x multiplier), P(leave) = 1 - exp(-13 x
+    weekly exit hazard), decided once a quarter; others' states stay."""
+    n = 26_000
+    world = _state_world(tiny_world, n, entry_per_week=0.01, exit_per_week=0.03)
+    r = world.residents
+    members = np.arange(n) % 2 == 1
+    r.risk_flags[members] = GANG_MEMBERSHIP
+    for week in range(13):  # every resident has its quarterly turn once
+        world.step(week)
+    now = (r.risk_flags & GANG_MEMBERSHIP) > 0
+    assert stats.binomtest(int((~now[members]).sum()), int(members.sum()),
+                           1 - math.exp(-13 * 0.03)).pvalue > 1e-3
+    assert stats.binomtest(int(now[~members].sum()), int((~members).sum()),
+                           1 - math.exp(-13 * 0.01)).pvalue > 1e-3
+    assert not (r.risk_flags & (DISENGAGEMENT | SUBSTANCE_USE | FIREARM_CARRYING)).any()
+
+
+def test_state_entry_rises_with_propensity_and_disadvantage(tiny_world):
+    """A resident's entry hazard is x exp(entry_log_shift of the community) x propensity **
+    gradient."""
+    n = 26_000
+    world = _state_world(tiny_world, n, entry_per_week=0.005)
+    world.set_params(state_propensity_gradient=1.0)
+    world.tables = world.tables._replace(entry_log_shift=np.array([math.log(2.0)]))
+    r = world.residents
+    r.propensity[:] = np.where(np.arange(n) % 2 == 0, 1.0, 3.0)
+    for week in range(13):
+        world.step(week)
+    entered = (r.risk_flags & GANG_MEMBERSHIP) > 0
+    for propensity in (1.0, 3.0):
+        who = r.propensity == propensity
+        expected = 1 - math.exp(-13 * 0.005 * 2.0 * propensity)
+        assert stats.binomtest(int(entered[who].sum()), int(who.sum()), expected).pvalue > 1e-3
+
+
+def test_prison_freezes_states_and_takes_a_firearm(tiny_world):
+    world = _state_world(tiny_world, 2, entry_per_week=50.0)
+    r = world.residents
+    world.incarcerate(0, sentence_ends=100)
+    world.set_params(clearance_other=1.0, conviction_probability=1.0,
+                     prison_probability_other=1.0, violent_share=0.0)
+    r.risk_flags[1] = FIREARM_CARRYING
+    world.only_offender(1)
+    world.step(0)  # 0 is due a transition but is in prison; 1 is arrested and imprisoned
+    assert r.risk_flags[0] == 0
+    assert r.justice_state[1] == INCARCERATED
+    assert r.risk_flags[1] & FIREARM_CARRYING == 0
+
+
+def test_transition_rates_make_a_cohort_follow_its_prevalence():
+    """Integrating dP/da = j (1 - P) - e P year by year with the derived entry rates gives back
+    the configured prevalence by age (where it does not fall faster than exits allow)."""
+    from sim.config import LifeCourseState
+    from sim.population import transition_rates
+
+    state = LifeCourseState(ages=[10, 14, 18, 40, 65],
+                            prevalence_male=[0.01, 0.08, 0.05, 0.02, 0.01],
+                            prevalence_female=[0.0, 0.02, 0.02, 0.01, 0.005],
+                            exit_per_year=[0.4, 0.4, 0.3, 0.3, 0.3])
+    entry, exit_ = transition_rates(state, 65)
+    for sex, column in ((1, state.prevalence_male), (0, state.prevalence_female)):
+        target = np.interp(np.arange(66), state.ages, column)
+        p = target[10]
+        for age in range(10, 64):
+            mean_guess = p
+            for _ in range(50):  # the implicit midpoint step the derivation assumes
+                mean = 0.5 * (p + mean_guess)
+                mean_guess = p + 52 * (entry[sex, age] * (1 - mean) - exit_[age] * mean)
+            p = mean_guess
+            assert p == pytest.approx(target[age + 1], abs=1e-9), (sex, age)
+    # Where prevalence falls faster than exits allow, nobody enters (the cohort lags it).
+    state.prevalence_male = [0.01, 0.08, 0.0, 0.0, 0.0]
+    entry, _ = transition_rates(state, 65)
+    assert (entry[1, 15:18] == 0).all() and (entry >= 0).all()
+
+
+# --- lethality, prevalence and the records of the past -----------------------------------------------
+
+def test_lethality_rises_for_armed_offenders_and_by_the_victims_sex_and_age(tiny_world):
+    """P(kill) = lethality x firearm ratio (armed offender) x the victim's [sex, band] factor."""
+    n = 40_000
+    world = tiny_world(n, ties=[(2 * k, 2 * k + 1) for k in range(n // 2)], violent_share=1.0,
+                       victim_among_peers=1.0, lethality=0.01, firearm_lethality_ratio=4.0)
+    lethal = np.ones((2, len(AGE_BAND_EDGES)))
+    lethal[1, :] = 3.0  # male victims
+    world.tables = world.tables._replace(victim_lethality=lethal)
+    world.set_weekly_hazard(FORCE)
+    r = world.residents
+    offenders = np.arange(0, n, 2)
+    r.propensity[offenders + 1] = 0.0  # only the even residents offend, against their one peer
+    r.sex[offenders + 1] = np.arange(n // 2) % 2  # half the victims men
+    armed = (np.arange(n // 2) // 2) % 2 == 1
+    r.risk_flags[offenders[armed]] = FIREARM_CARRYING
+    world.step(3)
+    killed = r.justice_state[offenders + 1] == DEAD
+    for is_armed in (False, True):
+        for sex in (0, 1):
+            who = (armed == is_armed) & (r.sex[offenders + 1] == sex)
+            p = 0.01 * (4.0 if is_armed else 1.0) * (3.0 if sex else 1.0)
+            assert stats.binomtest(int(killed[who].sum()), int(who.sum()), p).pvalue > 1e-3
+    assert world.count(HOMICIDE_OFFENDERS) == world.count(HOMICIDES) == int(killed.sum())
+    assert world.count(FIREARM_INCIDENTS) == int(armed.sum())
+
+
+def test_an_offender_counts_once_a_calendar_year_as_offending(tiny_world):
+    world = tiny_world(1, violent_share=0.0)
+    world.only_offender(0)
+    counted = {}
+    for week in (10, 11, 51, 52, 53):
+        world.step(week)
+        counted[week] = world.count(NEW_OFFENDERS)
+    assert counted == {10: 1, 11: 0, 51: 0, 52: 1, 53: 0}
+    assert world.residents.last_offence_week[0] == 53
+
+
+def test_prehistory_gives_a_forced_offender_the_record_its_rules_imply(tiny_world):
+    """A 30-year-old who offended every step of the 20 years since 10, always arrested and
+    convicted, never imprisoned: 20 x 13 arrests (4-week steps) and as many convictions, on
+    probation now; one never offending has no record."""
+    world = tiny_world(2, violent_share=0.0, clearance_other=1.0, conviction_probability=1.0,
+                       prison_probability_other=0.0, probation_weeks=104)
+    world.set_weekly_hazard(FORCE)
+    r = world.residents
+    r.propensity[1] = 0.0
+    kernels.prehistory(r, world.params, world.tables, np.ones(1))
+    steps = 20 * WEEKS_PER_YEAR // 4
+    assert r.prior_arrests[0] == r.convictions[0] == steps
+    assert r.last_arrest_week[0] == r.last_offence_week[0] == -4
+    assert r.justice_state[0] == SUPERVISED and r.supervision_end_week[0] == -4 + 104
+    assert r.prior_arrests[1] == 0 and r.last_offence_week[1] == NEVER
+    assert r.justice_state[1] == FREE
+
+
+def test_prehistory_releases_at_the_sentence_end_onto_parole(tiny_world):
+    """Imprisoned in its first step (week -steps x 4) for 52 weeks: out at its sentence's end
+    week onto parole, then back at each later offence; the sentence's end is a week number."""
+    world = tiny_world(1, violent_share=0.0, clearance_other=1.0, conviction_probability=1.0,
+                       prison_probability_other=1.0, sentence_sigma=0.0,
+                       sentence_median_weeks_other=52.0, parole_weeks=10)
+    world.set_weekly_hazard(FORCE)
+    r = world.residents
+    r.birth_week[0] = -(10 * WEEKS_PER_YEAR + 20)  # 5 steps of past: weeks -20 .. -1
+    kernels.prehistory(r, world.params, world.tables, np.ones(1))
+    assert r.justice_state[0] == INCARCERATED
+    assert r.sentence_end_week[0] == -20 + 52
+    assert r.convictions[0] == 1 and r.release_week[0] == NEVER

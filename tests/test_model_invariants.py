@@ -9,6 +9,8 @@ arrests.
 """
 
 
+import math
+
 import numba
 import numpy as np
 import pytest
@@ -17,7 +19,9 @@ from hypothesis import strategies as st
 
 from sim import codes
 from sim import outcomes
-from sim.config import VpsimConfig, validate
+from sim.codes import (FIREARM_CARRYING, FIREARM_INCIDENTS, GANG_MEMBERS, HOMICIDE_ARRESTS,
+                       HOMICIDE_OFFENDERS, LIFE_COURSE_STATES, NEW_OFFENDERS)
+from sim.config import LifeCourseState, VpsimConfig, validate
 from sim.codes import (ADMISSIONS, ARRESTS, DEAD, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, NEW_VICTIMS, OTHER_OFFENCES, POPULATION, RELEASES, SUPERVISED, TALLY_INCARCERATED, TALLY_SPELLS, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES)
 from sim.model import ViolencePreventionModel
 from sim.rng import run_key
@@ -40,8 +44,11 @@ def random_configs(draw) -> VpsimConfig:
     pop.max_age = draw(st.integers(55, 90))
     pop.peer_ties = draw(st.integers(0, 6))
     pop.gang_ties = draw(st.integers(0, 5))
-    pop.gang_membership_male = draw(st.floats(0.0, 0.3))
-    pop.firearm_access = draw(st.floats(0.0, 0.5))
+    for name in LIFE_COURSE_STATES:
+        prevalence = draw(st.floats(0.0, 0.3))
+        setattr(pop, name, LifeCourseState(
+            ages=[10, 30, 90], prevalence_male=[prevalence / 2, prevalence, prevalence / 3],
+            prevalence_female=[prevalence / 4] * 3, exit_per_year=[draw(st.floats(0.0, 2.0))] * 3))
     beh = cfg.behaviour
     ages = list(beh.age_curve_ages)
     ages[-1] = max(ages[-1], pop.max_age)
@@ -50,10 +57,13 @@ def random_configs(draw) -> VpsimConfig:
     beh.violent_share = draw(unit())
     beh.peer_contagion = draw(st.floats(-1.0, 1.0))
     beh.retaliation = draw(st.floats(-1.0, 2.0))
-    beh.prior_incarceration = draw(st.floats(-1.0, 2.0))
-    beh.post_release = draw(st.floats(-1.0, 2.0))
-    beh.lethality = draw(st.floats(0.0, 0.3))
-    beh.firearm_lethality_ratio = draw(st.floats(1.0, 5.0))
+    beh.prior_incarceration = draw(st.floats(math.log(0.8), math.log(1.3)))
+    beh.post_release = draw(st.floats(0.0, math.log(1.5)))
+    beh.state_propensity_gradient = draw(st.floats(0.0, 2.0))
+    beh.exposure_saturation = draw(st.floats(0.1, 10.0))
+    beh.lethality = draw(st.floats(0.0, 0.01))
+    beh.firearm_lethality_ratio = draw(st.floats(1.0, 30.0))
+    beh.victim_male_lethality = draw(st.floats(1.0, 4.0))
     beh.victim_among_peers = draw(unit())
     beh.victim_in_own_community = draw(unit())
     jus = cfg.justice
@@ -99,8 +109,10 @@ def check_run(cfg: VpsimConfig) -> None:
 
     model._live_week = recording_live_week
     r = model.residents
-    incarcerated_before = 0
-    admitted = released = rearrests = 0
+    # The run starts with the prison population its simulated past left.
+    incarcerated_before = int((r.justice_state == INCARCERATED).sum())
+    assert model.tallies[TALLY_INCARCERATED] == incarcerated_before
+    admitted, released, rearrests = incarcerated_before, 0, 0
     while not model.finished:
         model.step()
         w = model.week - 1
@@ -117,6 +129,13 @@ def check_run(cfg: VpsimConfig) -> None:
         assert len(state_before) - week[HOMICIDES] <= counted <= len(state_before), w
         assert week[HOMICIDES] <= week[VICTIMISATIONS] <= week[VIOLENT_OFFENCES], w
         assert week[NEW_VICTIMS] <= week[VICTIMISATIONS], w
+        assert week[NEW_OFFENDERS] <= counted, w
+        assert week[HOMICIDE_OFFENDERS] == week[HOMICIDES], w
+        assert week[HOMICIDE_ARRESTS] <= min(week[VIOLENT_ARRESTS], week[HOMICIDES]), w
+        assert week[FIREARM_INCIDENTS] <= week[VIOLENT_OFFENCES], w
+        assert week[GANG_MEMBERS] <= week[POPULATION], w
+        assert not np.any((r.justice_state == INCARCERATED)
+                          & (r.risk_flags & FIREARM_CARRYING > 0)), w  # guns are taken
         assert week[VIOLENT_ARRESTS] <= week[ARRESTS] <= counted, w
         # A re-arrest (first arrest after a release) is one of the week's arrests.
         rearrests += model.rearrests_between(w, w + 1)

@@ -113,3 +113,25 @@ def test_open_spell_is_censored_at_the_last_simulated_week():
     df = release_spells(run)
     assert df.rearrest_weeks[0] == 103 - 52
     assert cumulative_incidence(df.rearrest_weeks, df.rearrest_event, 52) is None
+
+
+def test_share_in_top_tenth_takes_the_most_violent_communities_holding_a_tenth_of_residents():
+    from sim.outcomes import share_in_top_tenth
+
+    # Ten equal communities: the most violent one holds a tenth of residents.
+    incidents = np.array([50, 10, 10, 10, 5, 5, 5, 3, 1, 1])
+    assert share_in_top_tenth(incidents, np.full(10, 100)) == pytest.approx(50 / 100)
+    # Unequal sizes: the most violent per resident (30 in 50 residents) is half the tenth of
+    # 1,000 residents; the next (40 in 200) gives the other 50 residents, a quarter of its 40.
+    incidents = np.array([40, 30, 30])
+    sizes = np.array([200, 50, 750])
+    assert share_in_top_tenth(incidents, sizes) == pytest.approx((30 + 40 * 50 / 200) / 100)
+    assert share_in_top_tenth(np.zeros(3), sizes) is None
+
+
+def test_relative_slope_is_the_yearly_trend_over_the_mean():
+    from sim.outcomes import relative_slope
+
+    assert relative_slope([100, 101, 102, 103, 104]) == pytest.approx(1 / 102)
+    assert relative_slope([5.0, 5.0, 5.0]) == pytest.approx(0.0, abs=1e-12)
+    assert relative_slope([1.0, 2.0]) is None

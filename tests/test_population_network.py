@@ -33,7 +33,7 @@ def test_age_bands_follow_the_band_edges():
     assert len(labels) == len(AGE_BAND_EDGES)
 
 
-def test_initial_population_is_free_aged_within_range_and_ordered_by_age():
+def test_initial_population_is_aged_within_range_ordered_by_age_with_consistent_records():
     cfg = small_config(size=2000, communities=5, seed=0)
     model = ViolencePreventionModel(cfg)
     r, t = model.residents, model.tables
@@ -44,10 +44,22 @@ def test_initial_population_is_free_aged_within_range_and_ordered_by_age():
         block = slice(t.community_start[c], t.community_start[c] + t.community_size[c])
         assert (r.community[block] == c).all()
         assert (np.diff(age_weeks[block]) >= 0).all()  # ordered by age within a community
-    assert (r.justice_state == codes.FREE).all()
+    # The simulated past: some in prison (until week 0 or later), some on parole after a past
+    # release, records no longer than arrests allow; no spell open (follow-up starts at week 0).
+    state = r.justice_state
+    assert np.isin(state, [codes.FREE, codes.INCARCERATED, codes.SUPERVISED]).all()
+    assert 0 < (state == codes.INCARCERATED).mean() < 0.05
+    assert (r.sentence_end_week[state == codes.INCARCERATED] >= 0).all()
+    assert (r.supervision_end_week[state == codes.SUPERVISED] >= 0).all()
+    released = r.release_week != codes.NEVER
+    assert released.any() and (r.release_week[released] < 0).all()
+    assert (r.convictions <= r.prior_arrests).all() and r.prior_arrests.any()
+    arrested = r.prior_arrests > 0
+    assert (r.last_arrest_week[arrested] < 0).all()
+    assert (r.last_arrest_week[~arrested] == codes.NEVER).all()
     assert (r.open_spell == -1).all()
-    assert (r.prior_arrests == 0).all() and (r.convictions == 0).all()
-    assert (r.static_risk > 0).all()
+    assert (r.propensity > 0).all()
+    assert model.tallies[codes.TALLY_INCARCERATED] == (state == codes.INCARCERATED).sum()
 
 
 def test_peer_ties_are_undirected_without_self_ties():

@@ -31,7 +31,7 @@ import yaml
 from sim.codes import WEEKS_PER_YEAR
 from helpers import REPO, VPSIM, paired_interval, program_overrides
 from sim import codes
-from sim import kernels, outcomes, programs
+from sim import kernels, outcomes, population, programs
 from sim.codes import MIN_AGE, RISK_FACTORS
 from sim.catalogue import KINDS as PROGRAM_KINDS
 from sim.config import ConfigError, load
@@ -308,13 +308,13 @@ class Intake:
     age: np.ndarray  # of the enrolled, in years, at the intake
     sex: np.ndarray
     risk_flags: np.ndarray
-    static_risk: np.ndarray
+    risk: np.ndarray  # risk score (propensity x risk factors' hazard ratio)
     community: np.ndarray
     justice_state: np.ndarray
     release_week: np.ndarray
     week_start: np.ndarray
     week_end: np.ndarray
-    risk_median: float  # 50th percentile of every resident's static risk at the intake
+    risk_median: float  # 50th percentile of every resident's risk score at the intake
     n_returned: int
 
 
@@ -348,13 +348,14 @@ def every_program():
             week=week, k=k, offered=offered, enrolled=enrolled,
             age=(week - r.birth_week[enrolled]) // WEEKS_PER_YEAR, sex=r.sex[enrolled].copy(),
             risk_flags=r.risk_flags[enrolled].copy(),
-            static_risk=r.static_risk[enrolled].astype(np.float64),
+            risk=population.risk_score(r, model.tables.risk_hr)[enrolled],
             community=r.community[enrolled].copy(),
             justice_state=r.justice_state[enrolled].copy(),
             release_week=r.release_week[enrolled].copy(),
             week_start=pt.ind_start_week[k, enrolled].copy(),
             week_end=pt.ind_end_week[k, enrolled].copy(),
-            risk_median=float(np.percentile(r.static_risk, 50)), n_returned=int(n)))
+            risk_median=float(np.percentile(population.risk_score(r, model.tables.risk_hr), 50)),
+            n_returned=int(n)))
         return n
 
     school = book.by_kind("school_education")
@@ -417,7 +418,7 @@ def test_youth_cbt_enrols_only_boys_of_its_ages_riskier_half_and_communities(eve
                                      .max_age)
         assert np.all(intake.sex == SEXES.index("male"))
         assert np.all(np.isin(intake.community, CBT_COMMUNITIES))
-        assert np.all(intake.static_risk >= intake.risk_median)
+        assert np.all(intake.risk >= intake.risk_median)
         assert np.all((intake.justice_state != INCARCERATED) & (intake.justice_state != DEAD))
 
 
@@ -571,7 +572,7 @@ def test_resident_leaving_the_population_at_an_intake_week_is_not_offered_a_plac
     assert prisoners.size > 0
     i = int(prisoners[0])
     r.birth_week[i] = week - model.params.max_age_weeks  # turns 65: leaves at stage 1 this week
-    r.static_risk[i] = r.static_risk.max() + 1  # first in line (priority: risk)
+    r.propensity[i] = r.propensity.max() * 100  # first in line (priority: risk)
     offered = []
     original = programs.offer_places
 

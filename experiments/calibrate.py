@@ -61,7 +61,25 @@ FITTED = {
     "justice.clearance_other": (0.05, 0.8, False),
     "justice.supervision_detection": (1.0, 2.5, False),
     "justice.revocation_per_year": (0.0, 0.6, False),
+    # the age curve of offending after the peak (incidence; prevalence must still peak at 15-19)
+    "age_curve_relative_30": (0.3, 0.9, False),
+    "age_curve_relative_40": (0.15, 0.7, False),
 }
+AGE_KNOTS = {"age_curve_relative_30": 4, "age_curve_relative_40": 5}  # index in the knot list
+
+
+def as_overrides(params: dict, base_curve: list[float]) -> list[str]:
+    """Hydra overrides for fitted parameters; the age-curve knots become one list."""
+    curve = list(base_curve)
+    out = []
+    for key, v in params.items():
+        if key in AGE_KNOTS:
+            curve[AGE_KNOTS[key]] = v
+        else:
+            out.append(f"{key}={v:.6g}")
+    if any(k in params for k in AGE_KNOTS):
+        out.append("behaviour.age_curve_relative=[" + ",".join(f"{v:.4g}" for v in curve) + "]")
+    return out
 
 
 def targets() -> dict:
@@ -156,15 +174,18 @@ def cmd_fit(args) -> None:
         import optuna
     except ImportError:
         sys.exit("calibrate fit needs Optuna: .venv/bin/pip install -e '.[calibration]'")
+    from sim.config import load
+
     spec = targets()
     base = structure_overrides(args.structure) + ["population=city", *args.overrides]
+    base_curve = list(load(base).behaviour.age_curve_relative)
     seeds = list(range(100, 100 + args.seeds))
-    log = open(args.log, "a") if args.log else None
+    log = open(args.log, "a") if args.log else None  # noqa: SIM115 (open for the whole search)
 
     def objective(trial: optuna.Trial) -> float:
         params = {k: trial.suggest_float(k, lo, hi, log=is_log)
                   for k, (lo, hi, is_log) in FITTED.items()}
-        overrides = base + [f"{k}={v:.6g}" for k, v in params.items()]
+        overrides = base + as_overrides(params, base_curve)
         runs = replicate(overrides, seeds)
         terms = loss_terms({"city": runs}, spec, fitting=True)
         loss = float(sum(terms.values()))
@@ -193,9 +214,8 @@ def cmd_fit(args) -> None:
     for k, v in sorted(best.user_attrs.items(), key=lambda kv: -kv[1]):
         print(f"  {k:55s} {v:8.3f}")
     print("\n# fitted (experiments/calibrate.py fit --structure "
-          f"{args.structure}, {len(study.trials)} trials x {args.seeds} seeds):")
-    for k, v in best.params.items():
-        print(f"{k}: {v:.4g}")
+          f"{args.structure}, {len(study.trials)} trials x {args.seeds} seeds), as overrides:")
+    print(" ".join(as_overrides(best.params, base_curve)))
 
 
 def cmd_check(args) -> None:

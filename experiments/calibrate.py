@@ -34,7 +34,8 @@ TARGETS = {
         "male_share_of_offenders": (0.799, 0.05, "FBI UCR 2013: male share of violent arrests"),
     },
     "nyc": {
-        "share_victimised_per_year": (0.0387, 0.25 * 0.0387, "Cerda et al. 2018; Keyes et al. 2019"),
+        "share_victimised_per_year": (0.0387, 0.25 * 0.0387,
+                                      "Cerda et al. 2018; Keyes et al. 2019"),
         "homicides_per_100k_per_year": (11.8, 0.25 * 11.8, "Cerda et al. 2018; Keyes et al. 2019"),
     },
     "el_salvador_2012": {
@@ -114,7 +115,7 @@ def tune(profile: str, seeds: int, rounds: int, overrides: list[str]) -> dict:
 
     cfg = load([f"population={profile}", *overrides])
     values = {}
-    for key, (param, _) in TUNING[profile].items():
+    for param, _ in TUNING[profile].values():
         node = cfg
         for part in param.split("."):
             node = getattr(node, part)

@@ -11,14 +11,13 @@ import re
 import shutil
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
-
-from dataclasses import fields
 
 from . import config as _config
 from .config import CONFIG_DIR, ConfigError, register, validate
@@ -121,6 +120,36 @@ def run(cfg: DictConfig) -> dict:
     print(headline_table(summary))
     print(f"run directory: {run_dir}")
     return summary
+
+
+try:
+    from hydra.experimental.callback import Callback
+except ImportError:  # pragma: no cover
+    Callback = object
+
+
+class ReportCallback(Callback):
+    """Compile the kernels once before a multirun's jobs start (numba caches them, so jobs
+    load instead of each compiling); aggregate and report the sweep when it ends."""
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        from .config import VpsimConfig
+        from .model import ViolencePreventionModel
+
+        warm = VpsimConfig()
+        warm.population.size, warm.population.communities = 1000, 2
+        warm.years, warm.burn_in_years = 1, 0
+        ViolencePreventionModel(warm).run(weeks=1)
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        from .report import write_report
+
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            table, report = write_report(sweep_dir)
+            print(f"vpsim-report: {report}")
+        except Exception as error:  # the runs are safe on disk; say why the report is not
+            print(f"vpsim-report: no report for {sweep_dir}: {error}", file=sys.stderr)
 
 
 def _one_line(error: Exception) -> str:

@@ -11,16 +11,25 @@ files of `configs/`.
 from __future__ import annotations
 
 import math
-from pathlib import Path
+import threading
 from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
 from .catalogue import KINDS
-from .codes import (AGE_BAND_EDGES, JUSTICE_STATES, MAX_WEEKS, MIN_AGE, RISK_FACTORS, SEXES,
-                    WEEKS_PER_YEAR, band_labels)
+from .codes import (
+    AGE_BAND_EDGES,
+    JUSTICE_STATES,
+    MAX_WEEKS,
+    MIN_AGE,
+    RISK_FACTORS,
+    SEXES,
+    WEEKS_PER_YEAR,
+    band_labels,
+)
 
 
 class ConfigError(ValueError):
@@ -195,7 +204,8 @@ class ProgramConfig:
     uptake: float = probability(1.0)  # an offered place is taken
     completion: float = probability(1.0)  # a participant completes (else drops out midway)
     effect: float = 1.0  # what it means: the kind's entry in sim.catalogue; allowed (0, 10]
-    half_life_weeks: float = bounded(float(WEEKS_PER_YEAR), 0.1, 5200.0)  # effect's decay after completion
+    # the effect's decay after completion
+    half_life_weeks: float = bounded(float(WEEKS_PER_YEAR), 0.1, 5200.0)
     effect_female: float = bounded(1.0, 0.0, 10.0)  # scales log(effect) for women
     effect_by_age_band: dict[str, float] = field(default_factory=dict)  # scales log(effect)
     # on arrest probability; read by the kinds that raise certainty (sim.catalogue)
@@ -372,6 +382,7 @@ def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
 
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+_HYDRA = threading.Lock()
 
 
 def load(overrides: list[str] | tuple[str, ...] = ()) -> VpsimConfig:
@@ -383,8 +394,9 @@ def load(overrides: list[str] | tuple[str, ...] = ()) -> VpsimConfig:
     from hydra.core.global_hydra import GlobalHydra
 
     register()
-    if GlobalHydra.instance().is_initialized():
-        GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=list(overrides))
+    with _HYDRA:  # Hydra's compose is global state (the app composes from several threads)
+        if GlobalHydra.instance().is_initialized():
+            GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=list(overrides))
     return validate(cfg)

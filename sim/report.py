@@ -15,12 +15,13 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
-from .results import FAILURE, SUMMARY, atomic_path, write_parquet
+from . import plots
+from .io import write_parquet, write_text
+from .results import FAILURE, SUMMARY
+from .stats import cost_per_averted, mean_interval, paired_difference
 
 REPORT_OUTCOMES = (
     ("violent_incidents_per_100k_per_year", "Violent incidents per 100,000 a year"),
@@ -77,61 +78,6 @@ def aggregate(sweep_dir: Path) -> pd.DataFrame:
             row["seed"] = resolved.get("seed")
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def mean_interval(values) -> tuple[float, float, float]:
-    """Mean and 95% t-interval (nan bounds with fewer than two values)."""
-    x = np.asarray([v for v in values if v is not None and not pd.isna(v)], float)
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    if x.size < 2:
-        return m, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return m, m - half, m + half
-
-
-def paired_difference(df: pd.DataFrame, outcome: str, scenario: str,
-                      baseline: str = "baseline") -> tuple[float, float, float, int]:
-    """Mean difference scenario - baseline over the seeds both completed, with a 95% interval."""
-    done = df[df.status == "complete"]
-    a = done[done.scenario == scenario].set_index("seed")[outcome]
-    b = done[done.scenario == baseline].set_index("seed")[outcome]
-    seeds = a.index.intersection(b.index)
-    m, lo, hi = mean_interval((a[seeds] - b[seeds]).tolist())
-    return m, lo, hi, len(seeds)
-
-
-def cost_per_averted(df: pd.DataFrame, scenario: str, outcome: str, baseline: str = "baseline",
-                     resamples: int = 2000) -> tuple[float, float, float, float]:
-    """Extra cost (programs + incarceration) per event averted against baseline.
-
-    Paired by seed; events averted = (baseline rate - scenario rate) per 100,000 a year x
-    residents x years. Returns (cost per event averted, 95% bootstrap interval over seeds,
-    events averted in total over the seeds). The ratio is nan when nothing is averted.
-    """
-    done = df[df.status == "complete"]
-    a = done[done.scenario == scenario].set_index("seed")
-    b = done[done.scenario == baseline].set_index("seed")
-    seeds = a.index.intersection(b.index)
-    if len(seeds) == 0:
-        return math.nan, math.nan, math.nan, math.nan
-    scale = (a.loc[seeds, "residents"] * a.loc[seeds, "years"] / 1e5).to_numpy(float)
-    averted = (b.loc[seeds, outcome] - a.loc[seeds, outcome]).to_numpy(float) * scale
-    extra = (a.loc[seeds, "cost_total"] - b.loc[seeds, "cost_total"]).to_numpy(float)
-
-    def ratio(idx):
-        n = averted[idx].sum()
-        return extra[idx].sum() / n if n > 0 else math.nan
-
-    point = ratio(np.arange(len(seeds)))
-    rng = np.random.default_rng(0)  # fixed: the interval is a property of the sweep
-    boot = np.array([ratio(rng.integers(0, len(seeds), len(seeds)))
-                     for _ in range(resamples)]) if len(seeds) > 1 else np.array([math.nan])
-    boot = boot[np.isfinite(boot)]
-    lo, hi = (np.percentile(boot, [2.5, 97.5]) if boot.size > resamples // 2
-              else (math.nan, math.nan))
-    return float(point), float(lo), float(hi), float(averted.sum())
 
 
 def _fmt(x: float) -> str:
@@ -209,18 +155,52 @@ def write_report(sweep_dir: Path) -> tuple[Path, Path]:
     write_parquet(table, df)
     done = df[df.status == "complete"]
     if "baseline" in set(done.get("scenario", [])) and done.scenario.nunique() > 1:
-        from . import plots
         plots.forest_plot(done, sweep_dir / "forest_plot.png")
         plots.cost_effectiveness_plane(done, sweep_dir / "cost_effectiveness.png")
     if len(done):
-        from . import plots
         plots.weekly_by_scenario(done, sweep_dir, sweep_dir / "weekly_violence.png")
         plots.by_sex_and_age(done, sweep_dir / "by_sex_and_age.png")
         plots.by_community(done, sweep_dir / "by_community.png")
     report = sweep_dir / "report.md"
-    with atomic_path(report) as tmp:
-        tmp.write_text(report_markdown(df, sweep_dir))
+    write_text(report, report_markdown(df, sweep_dir))
     return table, report
+
+
+def comparison_config(scenario: str, population: str, seed: int, overrides=()):
+    """A scenario file's config on `population`: its programs, sized for the reference profile
+    (`catalogue.REFERENCE_PROFILE`), resized (places with residents, covered communities with
+    communities)."""
+    from .catalogue import REFERENCE_PROFILE, resized_for
+    from .config import load, validate
+
+    reference = load([f"population={REFERENCE_PROFILE}"]).population
+    config = load([f"population={population}", f"scenario={scenario}", f"seed={seed}",
+                   "progress=false", *overrides])
+    config.scenario.programs = {key: resized_for(p, config.population, reference)
+                                for key, p in config.scenario.programs.items()}
+    return validate(config)
+
+
+def run_comparison(scenarios, replicates: int, population: str = "small", seed: int = 0,
+                   overrides=(), on_run=None) -> pd.DataFrame:
+    """Run each scenario in this process with seeds seed .. seed + replicates - 1 (paired
+    across scenarios: common random numbers); one row per run, as `aggregate` makes from a
+    sweep (for the app's compare panel; a sweep is the way for anything larger)."""
+    from .model import ViolencePreventionModel
+    from .outcomes import summary
+
+    runs = [(name, seed + k) for name in scenarios for k in range(replicates)]
+    rows = []
+    for done, (name, run_seed) in enumerate(runs):
+        model = ViolencePreventionModel(comparison_config(name, population, run_seed,
+                                                          overrides))
+        model.run()
+        row = pd.json_normalize(summary(model)).iloc[0].to_dict()
+        row.update(run_dir=f"{name} seed {run_seed}", status="complete", error=None)
+        rows.append(row)
+        if on_run is not None:
+            on_run(done + 1, len(runs))
+    return pd.DataFrame(rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -238,31 +218,3 @@ def main(argv: list[str] | None = None) -> None:
     for r in df[df.status == "failed"].itertuples():
         print(f"  failed: {r.run_dir}: {r.error}")
     print(f"table: {table}\nreport: {report}")
-
-
-try:
-    from hydra.experimental.callback import Callback
-except ImportError:  # pragma: no cover
-    Callback = object
-
-
-class ReportCallback(Callback):
-    """Compile the kernels once before a multirun's jobs start (numba caches them, so jobs
-    load instead of each compiling); aggregate and report the sweep when it ends."""
-
-    def on_multirun_start(self, config, **kwargs) -> None:
-        from .config import VpsimConfig
-        from .model import ViolencePreventionModel
-
-        warm = VpsimConfig()
-        warm.population.size, warm.population.communities = 1000, 2
-        warm.years, warm.burn_in_years = 1, 0
-        ViolencePreventionModel(warm).run(weeks=1)
-
-    def on_multirun_end(self, config, **kwargs) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        try:
-            table, report = write_report(sweep_dir)
-            print(f"vpsim-report: {report}")
-        except Exception as error:  # the runs are safe on disk; say why the report is not
-            print(f"vpsim-report: no report for {sweep_dir}: {error}", file=sys.stderr)

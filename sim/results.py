@@ -1,23 +1,17 @@
-"""Run directory I/O: resolved config, weekly Parquet, summary JSON, figures; atomic writes.
+"""A run's directory: resolved config, weekly Parquet, summary JSON, figures.
 
-Each file is written to a temporary name in the same folder and renamed into place, so a killed
-run never leaves a half-written file. `summary.json` is written last: its presence marks a
-complete run. Only YAML, JSON, Parquet and PNG are written: nothing that runs code when read.
+Every file is written atomically (`sim.io`). `summary.json` is written last: its presence marks
+a complete run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-import yaml
+from .io import json_safe, write_json, write_parquet, write_yaml
 
 if TYPE_CHECKING:
     from .model import ViolencePreventionModel
@@ -29,52 +23,10 @@ FAILURE = "failure.json"
 NOT_HASHED = ("progress", "figures", "sweep_name", "threads")  # do not change what a run computes
 
 
-@contextmanager
-def atomic_path(path: Path):
-    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if hasattr(obj, "item"):  # numpy scalar
-        return _json_safe(obj.item())
-    return obj
-
-
-def write_json(path: Path, data: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_json_safe(data), indent=2, allow_nan=False) + "\n")
-
-
-def write_yaml(path: Path, data: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def write_parquet(path: Path, df: pd.DataFrame) -> None:
-    with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
-
-
 def config_hash(resolved: dict) -> str:
     """A fingerprint of everything that decides a run's results."""
     kept = {k: v for k, v in resolved.items() if k not in NOT_HASHED}
-    text = json.dumps(_json_safe(kept), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(json_safe(kept), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

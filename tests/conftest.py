@@ -6,8 +6,8 @@ they change.
 """
 
 import pytest
-
 from helpers import TinyWorld, small_config
+
 from sim.config import VpsimConfig
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import VPSIM, WEEKS_PER_YEAR
 from PIL import Image
 
-from helpers import VPSIM, WEEKS_PER_YEAR
 from sim import codes
 from sim.cli import HEADLINE
 from sim.codes import STAT_NAMES

@@ -5,8 +5,8 @@ import subprocess
 from dataclasses import fields
 
 import pytest
-
 from helpers import VPSIM
+
 from sim.config import ConfigError, JusticeConfig, PopulationConfig, VpsimConfig, load, validate
 from sim.model import ViolencePreventionModel
 

@@ -9,12 +9,35 @@ import math
 
 import numpy as np
 import pytest
+from helpers import FORCE, WEEKS_PER_YEAR, TinyWorld, uint64_key
 from scipy import stats
 
-from helpers import FORCE, TinyWorld, WEEKS_PER_YEAR, uint64_key
 from sim import kernels
+from sim.codes import (
+    ADMISSIONS,
+    ARRESTS,
+    DEAD,
+    DISENGAGEMENT,
+    FAMILY_ADVERSITY,
+    FIREARM_ACCESS,
+    FREE,
+    GANG_MEMBERSHIP,
+    HOMICIDES,
+    INCARCERATED,
+    INCARCERATED_STOCK,
+    NEVER,
+    NEW_VICTIMS,
+    POPULATION,
+    RELEASES,
+    SUBSTANCE_USE,
+    SUPERVISED,
+    TALLY_INCARCERATED,
+    TALLY_SPELLS,
+    VICTIMISATIONS,
+    VIOLENT_ARRESTS,
+    VIOLENT_OFFENCES,
+)
 from sim.config import VpsimConfig
-from sim.codes import (ADMISSIONS, ARRESTS, DEAD, DISENGAGEMENT, FAMILY_ADVERSITY, FIREARM_ACCESS, FREE, GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, NEVER, NEW_VICTIMS, POPULATION, RELEASES, SUBSTANCE_USE, SUPERVISED, TALLY_INCARCERATED, TALLY_SPELLS, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES)
 from sim.kernels import params_from_config
 
 MAX_AGE_WEEKS = TinyWorld.MAX_AGE * WEEKS_PER_YEAR

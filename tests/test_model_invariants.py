@@ -15,10 +15,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import codes
-from sim import outcomes
+from sim import codes, outcomes
+from sim.codes import (
+    ADMISSIONS,
+    ARRESTS,
+    DEAD,
+    HOMICIDES,
+    INCARCERATED,
+    INCARCERATED_STOCK,
+    NEW_VICTIMS,
+    OTHER_OFFENCES,
+    POPULATION,
+    RELEASES,
+    SUPERVISED,
+    TALLY_INCARCERATED,
+    TALLY_SPELLS,
+    VICTIMISATIONS,
+    VIOLENT_ARRESTS,
+    VIOLENT_OFFENCES,
+)
 from sim.config import VpsimConfig, validate
-from sim.codes import (ADMISSIONS, ARRESTS, DEAD, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, NEW_VICTIMS, OTHER_OFFENCES, POPULATION, RELEASES, SUPERVISED, TALLY_INCARCERATED, TALLY_SPELLS, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES)
 from sim.model import ViolencePreventionModel
 from sim.rng import run_key
 

@@ -20,24 +20,34 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Callable
 
 import numpy as np
 import pytest
 import yaml
-
-from sim.codes import WEEKS_PER_YEAR
 from helpers import REPO, VPSIM, paired_interval, program_overrides
-from sim import codes
-from sim import kernels, outcomes, programs
-from sim.codes import MIN_AGE, RISK_FACTORS
+
+from sim import codes, outcomes, programs
 from sim.catalogue import KINDS as PROGRAM_KINDS
+from sim.codes import (
+    COMPLETER,
+    DEAD,
+    DROPOUT,
+    INCARCERATED,
+    MIN_AGE,
+    NEVER,
+    NOT_OFFERED,
+    OTHER_OFFENCES,
+    POPULATION,
+    RISK_FACTORS,
+    SEXES,
+    VIOLENT_OFFENCES,
+    WEEKS_PER_YEAR,
+)
 from sim.config import ConfigError, load
-from sim.codes import (COMPLETER, DEAD, DROPOUT, INCARCERATED, NEVER, NOT_OFFERED, OTHER_OFFENCES, POPULATION, VIOLENT_OFFENCES)
 from sim.model import ViolencePreventionModel
-from sim.codes import SEXES
 
 SMALL = ("population=small", "progress=false", "figures=false")
 SEEDS = (1, 2, 3, 4, 5)
@@ -60,7 +70,7 @@ class FinishedRun:
     spells: tuple[np.ndarray, ...]  # every release's row, trimmed to the releases
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def finished_run(overrides: tuple[str, ...]) -> FinishedRun:
     model = ViolencePreventionModel(load(list(overrides)))
     model.run()

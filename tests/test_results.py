@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from sim.results import atomic_path, read_summary, write_json, write_yaml
+from sim.io import atomic_path, write_json, write_yaml
+from sim.results import read_summary
 
 
 def test_atomic_path_leaves_no_file_when_the_block_raises(tmp_path):

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import stats as scipy_stats
 
-from sim import report
+from sim import report, stats
 
 VPSIM = str(Path(sys.executable).parent / "vpsim")
 SMALL = ["population=small", "years=2", "burn_in_years=1", "figures=false", "progress=false"]
@@ -32,8 +32,8 @@ def test_paired_difference_matches_a_hand_computed_t_interval():
         "violence": [100.0, 120.0, 90.0, 110.0, 95.0, 111.0, 86.0, 100.0],
     })
     d = np.array([-5.0, -9.0, -4.0, -10.0])
-    half = stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2.0
-    m, lo, hi, n = report.paired_difference(df, "violence", "program")
+    half = scipy_stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2.0
+    m, lo, hi, n = stats.paired_difference(df, "violence", "program")
     assert n == 4
     assert m == pytest.approx(-7.0)
     assert (lo, hi) == pytest.approx((-7.0 - half, -7.0 + half))
@@ -44,7 +44,7 @@ def test_paired_difference_uses_only_seeds_both_scenarios_completed():
                        "seed": [0, 1, 0, 1], "status": ["complete", "complete", "complete",
                                                          "failed"],
                        "violence": [10.0, 20.0, 7.0, math.nan]})
-    m, lo, hi, n = report.paired_difference(df, "violence", "program")
+    m, lo, hi, n = stats.paired_difference(df, "violence", "program")
     assert (m, n) == (-3.0, 1)
     assert math.isnan(lo) and math.isnan(hi)
 
@@ -73,8 +73,8 @@ def test_the_report_holds_the_numbers_of_the_table(sweep):
     df = pd.read_parquet(sweep_dir / "sweep.parquet")
     text = (sweep_dir / "report.md").read_text()
     key = "violent_incidents_per_100k_per_year"
-    m, lo, hi = report.mean_interval(df[df.scenario == "cbt_youth"][key].tolist())
-    d, dlo, dhi, _ = report.paired_difference(df, key, "cbt_youth")
+    m, lo, hi = stats.mean_interval(df[df.scenario == "cbt_youth"][key].tolist())
+    d, dlo, dhi, _ = stats.paired_difference(df, key, "cbt_youth")
     section = text.split("## Violent incidents per 100,000 a year")[1].split("##")[0]
     row = next(line for line in section.splitlines() if line.startswith("| cbt_youth |"))
     for number in (m, lo, hi, d, dlo, dhi):

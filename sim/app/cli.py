@@ -1,11 +1,12 @@
-"""`vpsim-app`: serve the educators' page (sim/app.py) with Solara, on this machine only by default.
+"""`vpsim-app`: serve the educators' page (sim/app/page.py) with Solara, on this machine only
+by default.
 
     vpsim-app                    # http://127.0.0.1:8765
     vpsim-app --port 8800
     vpsim-app --host 0.0.0.0     # the classroom's network can reach it: on purpose only
 
 Needs the viz extra: pip install ".[viz]". Without internet, the page also needs Solara's
-front-end files in Solara's cache (`make setup` fetches them; or `python -m sim.app_assets`).
+front-end files in Solara's cache (`make setup` fetches them; or `python -m sim.app.assets`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import socket
 import sys
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent / "app.py"
+APP = Path(__file__).resolve().parent / "page.py"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,14 +69,14 @@ def main(argv: list[str] | None = None) -> None:
     if problem:
         sys.exit(f"vpsim-app: {problem}")
     try:
-        from . import app_assets
+        from . import assets as app_assets
 
         missing = app_assets.missing()
     except ImportError:
         sys.exit('vpsim-app: the app needs the viz extra: pip install ".[viz]"')
     if missing:
         print(f"vpsim-app: Solara's front-end files are not in {app_assets.cache_dir()}: the "
-              "page loads them from the internet (offline: run python -m sim.app_assets "
+              "page loads them from the internet (offline: run python -m sim.app.assets "
               "first)", file=sys.stderr)
     print(f"vpsim-app: serving http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
     # A classroom page reports nothing to Solara's usage statistics (and offline it cannot).

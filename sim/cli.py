@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import sys
 import time
@@ -18,15 +17,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from dataclasses import fields
-
-from . import config as _config
 from .config import CONFIG_DIR, ConfigError, register, validate
 
 register()
-
-_SCHEMA_CLASSES = {name: cls for name, cls in vars(_config).items()
-                   if isinstance(cls, type) and name.endswith(("Config", "Effects"))}
 
 HEADLINE = (
     ("violent_incidents_per_100k_per_year", "violent incidents per 100k a year", "{:,.0f}"),
@@ -123,48 +116,14 @@ def run(cfg: DictConfig) -> dict:
     return summary
 
 
-def _one_line(error: Exception) -> str:
-    """Hydra's and OmegaConf's multi-line messages as one line that names the key."""
-    chain, e = [], error
-    while e is not None and len(chain) < 5:
-        chain.append(str(e).strip())
-        e = e.__cause__ or e.__context__
-    text = "\n".join(chain)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    full_key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")),
-                     None)
-    head = [ln for ln in lines if not ln.startswith(("full_key:", "reference_type=",
-                                                     "object_type=", "Config search path",
-                                                     "provider=", "To append"))]
-    if "Available options" in text:  # an unknown option of a config group
-        options = [ln for ln in lines[lines.index(next(
-            ln for ln in lines if ln.startswith("Available options"))) + 1:]
-            if not ln.startswith(("Config search path", "provider="))]
-        what = head[0].removeprefix("In 'config': ")
-        return f"{what}; allowed: {', '.join(options)}"
-    junk = ("$VALUE", "None", "invalid literal", "See https")
-    detail = [ln for ln in head[1:] if not any(j in ln for j in junk)] or head
-    message = detail[0]
-    match = re.search(r"not in '(\w+)'", message)
-    if match and match.group(1) in _SCHEMA_CLASSES:
-        keys = [f.name for f in fields(_SCHEMA_CLASSES[match.group(1)])]
-        message += f"; keys: {', '.join(keys)}"
-    return f"{full_key}: {message}" if full_key else message
-
-
 def _check_overrides(argv: list[str]) -> None:
     """Compose a single run's config before Hydra starts, to fail on one clear line."""
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
     from .config import load
 
     try:
-        load(argv)
+        load(argv)  # any bad input is a ConfigError (one line naming the key or file)
     except ConfigError as error:
         sys.exit(f"vpsim: config error: {error}")
-    except (HydraException, OmegaConfBaseException) as error:
-        sys.exit(f"vpsim: config error: {_one_line(error)}")
 
 
 def main() -> None:

@@ -11,6 +11,8 @@ files of `configs/`.
 from __future__ import annotations
 
 import math
+import re
+import typing
 from pathlib import Path
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -20,7 +22,10 @@ from omegaconf import DictConfig, OmegaConf
 
 
 class ConfigError(ValueError):
-    """A configuration value outside its allowed range."""
+    """Bad input: a value outside its allowed range, an unknown key, a broken config file.
+
+    The message is one line that names the key or the file, and what is allowed.
+    """
 
 
 def bounded(default: Any, lo: float | None = None, hi: float | None = None, *,
@@ -261,6 +266,25 @@ def register() -> None:
     ConfigStore.instance().store(name="vpsim_schema", node=VpsimConfig)
 
 
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+NAME_RULE = "1-64 letters, digits, '_', '-' or '.', not starting with '.' or '-'"
+PATH_NAMES = ("population.name", "scenario.name", "sweep_name")
+"""Values that become parts of folder names (`outputs/..._<scenario>_<population>_seed<N>`,
+`multirun/<sweep_name>`): plain names only, so no run writes outside its folder."""
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """`repr(value)`, cut short for a one-line message (a 100,000-digit seed is not echoed)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 25]}... ({len(text)} characters)"
+
+
+def check_plain_name(key: str, value: Any) -> None:
+    """A name that becomes part of a path: letters, digits, `_ - .`; no separator, no `..`."""
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
+        raise ConfigError(f"{key} = {shown(value)} is not a plain name: allowed {NAME_RULE}")
+
+
 def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
@@ -284,12 +308,41 @@ def _check_ranges(schema, node, prefix: str) -> None:
         if bounds is None or isinstance(value, bool):
             continue
         lo, hi, lo_open, hi_open = bounds
-        bad = (not math.isfinite(value)
+        allowed = _range_text(lo, hi, lo_open, hi_open)
+        if not isinstance(value, (int, float)):
+            raise ConfigError(f"{key} = {shown(value)} is not a number: allowed {allowed}")
+        bad = ((isinstance(value, float) and not math.isfinite(value))  # ints of any size are fine
                or (lo is not None and (value <= lo if lo_open else value < lo))
                or (hi is not None and (value >= hi if hi_open else value > hi)))
         if bad:
-            raise ConfigError(f"{key} = {value!r} is out of range: allowed "
-                              f"{_range_text(lo, hi, lo_open, hi_open)}")
+            raise ConfigError(f"{key} = {shown(value)} is out of range: allowed {allowed}")
+
+
+def _check_keys(schema, node: Any, prefix: str) -> None:
+    """Every key of the composed config is a field of the schema, and every field is there.
+
+    Hydra lets `+key=value` add a key the schema does not have (`+population.szie=1000` would be
+    ignored) and `~key` remove one (its default would come back silently): both are refused.
+    """
+    if not isinstance(node, dict):  # an interpolation or a wrong type: OmegaConf says which
+        return
+    names = [f.name for f in fields(schema)]
+    where = prefix.rstrip(".") or "the config"
+    for key in node:
+        if key not in names:
+            raise ConfigError(f"{prefix}{key}: unknown key; keys of {where}: {', '.join(names)}")
+    hints = typing.get_type_hints(schema)
+    for name in names:
+        if name not in node:
+            raise ConfigError(f"{prefix}{name}: missing (removed with ~{prefix}{name}?): every "
+                              "key of the schema needs a value")
+        hint, child = hints[name], node[name]
+        if is_dataclass(hint):
+            _check_keys(hint, child, f"{prefix}{name}.")
+        elif typing.get_origin(hint) is dict and is_dataclass(typing.get_args(hint)[1]):
+            if isinstance(child, dict):
+                for key, item in child.items():
+                    _check_keys(typing.get_args(hint)[1], item, f"{prefix}{name}.{key}.")
 
 
 def _check_program(name: str, p: ProgramConfig, cfg: VpsimConfig) -> None:
@@ -316,8 +369,8 @@ def _check_program(name: str, p: ProgramConfig, cfg: VpsimConfig) -> None:
     t = p.targeting
     lo, hi = max(t.min_age, MIN_AGE), min(t.max_age, cfg.population.max_age - 1)
     if lo > hi:
-        raise ConfigError(f"{key}.targeting: ages [{t.min_age}, {t.max_age}] include no "
-                          f"resident: residents are aged [{MIN_AGE}, "
+        raise ConfigError(f"{key}.targeting.min_age, max_age = [{t.min_age}, {t.max_age}] "
+                          f"include no resident: residents are aged [{MIN_AGE}, "
                           f"{cfg.population.max_age - 1}]")
     for sex in t.sexes:
         if sex not in SEXES:
@@ -356,15 +409,23 @@ def band_labels(max_age: int) -> list[str]:
 
 
 def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
-    """Check every range and cross-field rule; return the config as a typed object.
+    """Check every key, range and cross-field rule; return the config as a typed object.
 
     Raises ConfigError with one line naming the full key and the allowed range.
     """
     if isinstance(cfg, DictConfig):
-        obj = OmegaConf.to_object(cfg)
-    else:
+        _check_keys(VpsimConfig, OmegaConf.to_container(cfg, resolve=False), "")
+        try:
+            obj = OmegaConf.to_object(cfg)
+        except Exception as error:  # a missing value, an interpolation that does not resolve
+            raise ConfigError(one_line(error)) from None
+    elif isinstance(cfg, VpsimConfig):
         obj = cfg
+    else:
+        raise ConfigError(f"a config is a VpsimConfig or a DictConfig, not {type(cfg).__name__}")
     _check_ranges(VpsimConfig, obj, "")
+    for key in PATH_NAMES:
+        check_plain_name(key, _attribute(obj, key))
     pop, beh = obj.population, obj.behaviour
     if pop.communities > pop.size // 20:
         raise ConfigError(f"population.communities = {pop.communities} is out of range: allowed "
@@ -376,7 +437,7 @@ def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
                           "number, at least 2")
     if any(b <= a for a, b in zip(ages, ages[1:])) or ages[0] > MIN_AGE or ages[-1] < pop.max_age:
         raise ConfigError(f"behaviour.age_curve_ages = {list(ages)} must increase and cover "
-                          f"ages [{MIN_AGE}, {pop.max_age}]")
+                          f"ages [{MIN_AGE}, {pop.max_age}] (population.max_age = {pop.max_age})")
     if any(not (0.0 <= r <= 10.0) for r in rel):
         raise ConfigError(f"behaviour.age_curve_relative = {list(rel)}: each value allowed "
                           "[0, 10]")
@@ -406,11 +467,92 @@ def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
-def load(overrides: list[str] | tuple[str, ...] = ()) -> VpsimConfig:
-    """Compose `configs/` with Hydra overrides (as on the command line) and validate.
+def _attribute(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
 
-    For scripts, tests and notebooks: `load(["population=small", "seed=3"])`.
+
+_SCHEMA_CLASSES = {cls.__name__: cls for cls in (
+    PopulationConfig, RiskEffects, BehaviourConfig, JusticeConfig, Targeting, ProgramConfig,
+    ScenarioConfig, VpsimConfig)}
+
+
+def one_line(error: BaseException) -> str:
+    """Hydra's and OmegaConf's multi-line messages as one line that names the key."""
+    chain, e = [], error
+    while e is not None and len(chain) < 5:
+        chain.append(str(e).strip() or type(e).__name__)
+        e = e.__cause__ or e.__context__
+    text = "\n".join(chain)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    full_key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")),
+                    None)
+    head = [ln for ln in lines if not ln.startswith(("full_key:", "reference_type=",
+                                                     "object_type=", "Config search path",
+                                                     "provider=", "To append"))] or lines
+    if "Available options" in text:  # an unknown option of a config group
+        options = [ln for ln in lines[lines.index(next(
+            ln for ln in lines if ln.startswith("Available options"))) + 1:]
+            if not ln.startswith(("Config search path", "provider="))]
+        what = head[0].removeprefix("In 'config': ")
+        return f"{what}; allowed: {', '.join(options)}"
+    junk = ("$VALUE", "None", "invalid literal", "See https")
+    detail = [ln for ln in head[1:] if not any(j in ln for j in junk)] or head
+    message = detail[0]
+    match = re.search(r"not in '(\w+)'", message)
+    if match and match.group(1) in _SCHEMA_CLASSES:
+        keys = [f.name for f in fields(_SCHEMA_CLASSES[match.group(1)])]
+        message += f"; keys: {', '.join(keys)}"
+    return f"{full_key}: {message}" if full_key else message
+
+
+def override_key(text: str) -> str:
+    """The key (or config group) an override sets: `+population.size=3` -> `population.size`."""
+    return text.split("=", 1)[0].lstrip("+~").split("@", 1)[0].strip()
+
+
+def parse_overrides(overrides: Any, *, sweeps: bool = False) -> list:
+    """Hydra's parse of each override, or a ConfigError that names the override.
+
+    A single run takes no sweep (`seed=1,2` is one for `vpsim -m`); no key of the schema may be
+    removed (`~seed`): only a program of the scenario (`~scenario.programs.cbt_youth`).
     """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if isinstance(overrides, (str, bytes)) or not isinstance(overrides, (list, tuple)):
+        raise ConfigError(f"overrides are a list of strings such as ['seed=3'], not "
+                          f"{type(overrides).__name__} {shown(overrides)}")
+    parser = OverridesParser.create()
+    parsed = []
+    for text in overrides:
+        if not isinstance(text, str):
+            raise ConfigError(f"override {shown(text)} is a {type(text).__name__}: overrides "
+                              "are strings such as 'seed=3'")
+        key = override_key(text)
+        if not key:
+            raise ConfigError(f"override {shown(text)} names no key: write key=value")
+        try:
+            override = parser.parse_override(text)
+        except Exception as error:  # Hydra's grammar errors; ValueError for a huge integer
+            reason = " ".join(ln.strip() for ln in str(error).splitlines()
+                              if ln.strip() and "See https" not in ln and set(ln.strip()) != {"^"})
+            raise ConfigError(f"{key}: cannot read the override {shown(text)} "
+                              f"({reason[:120]}); write key=value, and quote a value with "
+                              "spaces or other characters than letters, digits and _-./: "
+                              "key='...'") from None
+        if override.is_sweep_override() and not sweeps:
+            raise ConfigError(f"{key}: {shown(text)} is a sweep over several values: run it "
+                              f"with vpsim -m; a list value is written {key}=[a,b]")
+        if override.is_delete() and not override.is_hydra_override() \
+                and not re.fullmatch(r"scenario\.programs\.[^.]+", key):
+            raise ConfigError(f"{key}: removing a key (~{key}) is not allowed: every key of the "
+                              f"schema needs a value; set it instead ({key}=...)")
+        parsed.append(override)
+    return parsed
+
+
+def _compose(overrides: list[str]) -> DictConfig:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -418,5 +560,37 @@ def load(overrides: list[str] | tuple[str, ...] = ()) -> VpsimConfig:
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=list(overrides))
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def _culprit(overrides: list[str]) -> str | None:
+    """The first override that makes composition fail (for messages that name no key)."""
+    for i in range(1, len(overrides) + 1):
+        try:
+            _compose(overrides[:i])
+        except Exception:
+            return overrides[i - 1]
+    return None
+
+
+def load(overrides: list[str] | tuple[str, ...] = ()) -> VpsimConfig:
+    """Compose `configs/` with Hydra overrides (as on the command line) and validate.
+
+    For scripts, tests and notebooks: `load(["population=small", "seed=3"])`. Bad input of any
+    kind raises `ConfigError` (one line naming the key or file), never another exception.
+    """
+    from .config_files import check_files
+
+    parsed = parse_overrides(overrides)
+    check_files(parsed)  # every YAML file composition will read: size, aliases, syntax
+    overrides = list(overrides)
+    try:
+        cfg = _compose(overrides)
+    except Exception as error:  # Hydra's and OmegaConf's many kinds: all about the input
+        message = one_line(error)
+        if not any(override_key(o) and override_key(o) in message for o in overrides):
+            culprit = _culprit(overrides)
+            if culprit is not None:
+                message = f"{override_key(culprit)}: {shown(culprit)}: {message}"
+        raise ConfigError(message) from None
     return validate(cfg)

@@ -107,6 +107,8 @@ def test_a_failed_job_is_recorded_and_the_rest_still_report(tmp_path):
 
 
 def test_a_run_killed_before_its_summary_is_reported_incomplete(tmp_path):
+    from sim import results
+
     run = tmp_path / "sweep" / "seed=0"
     (run / ".hydra").mkdir(parents=True)
     (run / "config.yaml").write_text("seed: 0\n")
@@ -114,8 +116,14 @@ def test_a_run_killed_before_its_summary_is_reported_incomplete(tmp_path):
     done.mkdir()
     (done / "summary.json").write_text(json.dumps({"scenario": "baseline", "seed": 1,
                                                    "config_hash": "x"}))
+    pd.DataFrame({"week": [0]}).to_parquet(done / "timeseries.parquet")
+    killed = tmp_path / "sweep" / "seed=2"  # killed after summary.json, before complete.json
+    killed.mkdir()
+    (killed / "summary.json").write_text(json.dumps({"scenario": "baseline", "seed": 2}))
+    results.write_complete(done, "x")
     df = report.aggregate(tmp_path / "sweep")
-    assert dict(zip(df.run_dir, df.status)) == {"seed=0": "incomplete", "seed=1": "complete"}
+    assert dict(zip(df.run_dir, df.status)) == {"seed=0": "incomplete", "seed=1": "complete",
+                                                "seed=2": "incomplete"}
 
 
 def test_cost_per_incident_averted_is_extra_cost_over_incidents_averted_paired_by_seed():
@@ -150,3 +158,68 @@ def test_submitit_local_runs_a_two_job_sweep_end_to_end(tmp_path):
     df = pd.read_parquet(tmp_path / "multirun" / "local" / "sweep.parquet")
     assert sorted(df.seed) == [0, 1]
     assert set(df.status) == {"complete"}
+
+
+# --- issue 10: the report trusts only intact runs, and never mixes two passes ---------------------
+
+@pytest.fixture
+def damaged_sweep(sweep, tmp_path):
+    """A copy of the module's sweep with one summary.json and one timeseries.parquet cut short."""
+    import shutil
+
+    _, sweep_dir, _ = sweep
+    copy = tmp_path / "sweep"
+    shutil.copytree(sweep_dir, copy)
+    jobs = sorted(p.parent for p in copy.rglob("summary.json"))
+    summary, timeseries = jobs[0] / "summary.json", jobs[3] / "timeseries.parquet"
+    summary.write_text(summary.read_text()[:100])
+    with open(timeseries, "r+b") as f:
+        f.truncate(timeseries.stat().st_size // 2)
+    return copy, summary, timeseries
+
+
+def test_the_report_names_damaged_files_and_reports_the_rest(damaged_sweep):
+    copy, summary, timeseries = damaged_sweep
+    done = subprocess.run([str(Path(VPSIM).parent / "vpsim-report"), str(copy)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for damaged in (summary, timeseries):
+        job = damaged.parent.name
+        assert f"damaged: {job}: {damaged.name} does not match complete.json" in done.stdout
+    df = pd.read_parquet(copy / "sweep.parquet")
+    assert sorted(df.status) == ["complete"] * 4 + ["damaged"] * 2
+    text = (copy / "report.md").read_text()
+    assert "6 runs: 4 complete, 0 failed, 2 damaged, 0 incomplete." in text
+    assert f"| {summary.parent.name} | damaged | summary.json does not match" in text
+    section = text.split("## Violent incidents per 100,000 a year")[1].split("##")[0]
+    assert sum(int(row.split("|")[2]) for row in section.splitlines()
+               if row.startswith("| baseline") or row.startswith("| cbt_youth")) == 4
+
+
+def test_a_report_pass_that_fails_leaves_the_previous_pass_whole(damaged_sweep, monkeypatch):
+    import errno
+
+    from sim import plots
+
+    copy, _, _ = damaged_sweep
+    report.write_report(copy)  # the first pass
+    outputs = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()
+               and p.name in report.OUTPUTS}
+    assert {"report.md", "sweep.parquet", "weekly_violence.png"} <= set(outputs)
+    (sorted(copy.rglob("complete.json"))[1]).unlink()  # the next pass would differ
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(plots, "by_community", disk_full)  # the last figure: after the table
+    with pytest.raises(OSError, match="no space left on device writing"):
+        report.write_report(copy)
+    after = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()
+             and p.name in report.OUTPUTS}
+    assert after == outputs  # every file of the first pass, and nothing of the second
+    assert not [p for p in copy.iterdir() if p.name.startswith(".")]
+    monkeypatch.undo()
+    report.write_report(copy)  # a pass that ends swaps every output
+    df = pd.read_parquet(copy / "sweep.parquet")
+    assert (df.status == "incomplete").sum() == 1
+    assert "1 incomplete" in (copy / "report.md").read_text()

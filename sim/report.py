@@ -372,14 +372,37 @@ except ImportError:  # pragma: no cover
     Callback = object
 
 
+_sweep_dir: Path | None = None
+
+
+def discard_new_sweep_dir() -> None:
+    """After a multirun refused before any job ran: remove its folder if it made it."""
+    from . import folders
+
+    if _sweep_dir is not None:
+        folders.discard(_sweep_dir, only=("multirun.yaml",))
+
+
 class ReportCallback(Callback):
-    """Compile the kernels once before a multirun's jobs start (numba caches them, so jobs
-    load instead of each compiling); aggregate and report the sweep when it ends."""
+    """Check a multirun's jobs before any runs and compile the kernels once (numba caches them,
+    so jobs load instead of each compiling); when it ends, aggregate and report the sweep, and
+    exit 1 if any of its jobs did not complete."""
+
+    def __init__(self) -> None:
+        self.plan = None
 
     def on_multirun_start(self, config, **kwargs) -> None:
-        from .config import VpsimConfig
+        global _sweep_dir
+        from .cli import refuse
+        from .config import ConfigError, VpsimConfig
         from .model import ViolencePreventionModel
+        from .sweeps import plan
 
+        try:
+            self.plan = plan(config)
+        except ConfigError as error:
+            refuse(error)
+        _sweep_dir = self.plan.sweep_dir
         warm = VpsimConfig()
         warm.population.size, warm.population.communities = 1000, 2
         warm.years, warm.burn_in_years = 1, 0
@@ -387,8 +410,27 @@ class ReportCallback(Callback):
 
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
+        df = None
         try:
             table, report = write_report(sweep_dir)
+            df = pd.read_parquet(table)
             print(f"vpsim-report: {report}")
+        except DiskFullError as error:
+            print(f"vpsim: {error}", file=sys.stderr)
         except Exception as error:  # the runs are safe on disk; say why the report is not
             print(f"vpsim-report: no report for {sweep_dir}: {error}", file=sys.stderr)
+        job_dirs = self.plan.job_dirs if self.plan is not None else None
+        if job_dirs is not None:
+            statuses = {d: run_status(d)[0] for d in job_dirs}
+            bad = [d for d, status in statuses.items() if status != "complete"]
+            total = len(statuses)
+        else:
+            bad = [] if df is None else list(df[df.status != "complete"].run_dir)
+            total = 0 if df is None else len(df)
+        if bad:
+            print(f"vpsim: {len(bad)} of {total} jobs did not complete (see the report): "
+                  + ", ".join(str(Path(d).name) for d in bad[:5])
+                  + (", ..." if len(bad) > 5 else ""), file=sys.stderr)
+            sys.exit(1)
+        if df is None:
+            sys.exit(1)

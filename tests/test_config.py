@@ -148,6 +148,14 @@ def test_cli_config_error_with_a_hydra_run_dir_is_one_line_and_writes_nothing(tm
     assert list(tmp_path.iterdir()) == []
 
 
+# --- issue 10: bad input that got through, or came out as a traceback ---------------------------
+
+def test_exit_code_of_a_config_error_is_2(tmp_path):
+    done = run_cli(["population.size=-5"], tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("vpsim: config error: population.size")
+
+
 @pytest.mark.parametrize("override, key", [
     ("+foo=1", "foo"),
     ("+population.szie=1000", "population.szie"),
@@ -233,3 +241,27 @@ def test_a_seed_of_any_size_is_refused_without_overflow():
         load(["seed=" + "9" * 1000])
     assert_one_line_naming(caught.value, "seed", "out of range")
     assert len(str(caught.value)) < 200
+
+
+@pytest.mark.parametrize("args, key", [
+    (["population.name=../../../../x"], "population.name"),
+    (["hydra.run.dir="], "hydra.run.dir"),
+    (["hydra.run.dir=."], "hydra.run.dir"),
+    (["hydra.run.dir=a/../../x"], "hydra.run.dir"),
+    (["hydra.run.dir=/proc/vpsim-test/run"], "hydra.run.dir"),
+    (["+foo=1"], "foo"),
+    (["+population.szie=1000"], "population.szie"),
+    (["~seed"], "seed"),
+    (["seed=1,2"], "seed"),
+    (["population.name=é"], "population.name"),
+])
+def test_cli_refuses_bad_names_folders_and_keys_with_one_line_and_exit_2(tmp_path, args, key):
+    work = tmp_path / "work" / "deeper"
+    work.mkdir(parents=True)
+    done = run_cli(["population=small", "years=1", "burn_in_years=0", *args], work)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("vpsim: config error: ") and key in lines[0]
+    assert [p.relative_to(tmp_path) for p in tmp_path.rglob("*")] == [
+        tmp_path.joinpath("work").relative_to(tmp_path), work.relative_to(tmp_path)]

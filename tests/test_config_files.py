@@ -2,10 +2,13 @@
 that names the file for a file too big, an alias bomb, a syntax error, a duplicate key, a
 `!!python/...` tag, or a scenario without a name; never a hang or a traceback."""
 
+import os
+import subprocess
 import uuid
 
 import pytest
 
+from helpers import VPSIM
 from sim.config import CONFIG_DIR, ConfigError, load
 
 SCENARIO_DIR = CONFIG_DIR / "scenario"
@@ -65,6 +68,20 @@ def test_a_bad_scenario_file_is_one_line_naming_the_file(scenario_file, kind):
     message = str(caught.value)
     assert "\n" not in message
     assert f"{name}.yaml" in message and fragment in message, message
+
+
+@pytest.mark.parametrize("kind", ["alias_bomb", "ten_megabytes", "python_tag"])
+def test_the_cli_refuses_a_bad_scenario_file_before_composing(scenario_file, tmp_path, kind):
+    name = scenario_file(BAD_FILES[kind][0])
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    for args in ([f"scenario={name}"], ["-m", f"scenario=baseline,{name}"]):
+        # The timeout only stops a hang (before issue 10 these ran for minutes).
+        done = subprocess.run([VPSIM, *args, "population=small"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr[-2000:]
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"{name}.yaml" in lines[0], done.stderr[-2000:]
+        assert list(tmp_path.iterdir()) == []
 
 
 def test_a_good_scenario_file_with_aliases_is_read(scenario_file):

@@ -1,6 +1,6 @@
-"""Generated overrides through `sim.config.load`: either a valid config, or a `ConfigError` whose
-message is one line that locates the problem (the key, the override, or the file). Never another
-exception, never a multi-line message."""
+"""Generated overrides through `sim.config.load` and the command line's pre-check: either a valid
+config, or a `ConfigError` whose message is one line that locates the problem (the key, the
+override, or the file). Never another exception, never a multi-line message."""
 
 import dataclasses
 import typing
@@ -106,7 +106,23 @@ def check(call, args) -> None:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(overrides())
 def test_generated_overrides_give_a_config_or_one_line_naming_the_key(args):
-    check(lambda: load(args), args)
+    from sim import machine
+
+    def load_and_check_the_machine():
+        cfg = load(args)
+        machine.check(cfg)
+        return cfg
+
+    check(load_and_check_the_machine, args)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(overrides())
+def test_generated_sweeps_pass_or_fail_the_cli_pre_check_on_one_line(args):
+    from sim.cli import precheck
+
+    check(lambda: precheck(["-m", *args]), args)
 
 
 @pytest.mark.parametrize("args", [

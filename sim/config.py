@@ -42,9 +42,21 @@ def positive(default: float) -> Any:
     return bounded(default, 0.0, None, lo_open=True)
 
 
-def log_hazard_ratio(default: float) -> Any:
+def log_hazard_ratio(default: float, hi: float = 5.0) -> Any:
     # exp(+-5) is a 150-fold hazard change: anything beyond is a typo, not a belief.
-    return bounded(default, -5.0, 5.0)
+    return bounded(default, -5.0, hi)
+
+
+# Runaway ranges. Peer contagion has no ceiling in the kernels (exposure is not capped), so
+# above some level of violence the feedback (violence -> peers' exposure -> more violence) runs
+# away until prisons fill: behaviour.peer_contagion = 0.6, once inside the range, gave 91,290
+# violent incidents per 100,000 a year and 23.7% of residents in prison. Until the kernels saturate, the
+# ranges below stop before that region. Each `hi`/`lo` marked "runaway" was measured one key at
+# a time, the others at the `city` defaults, on `small` over 30 + 10 years with seeds 0-2
+# (2026-12-02): "ok at" is the highest value that stayed within tests/test_ranges.py's bounds
+# (at most 10% in prison, 25,000 violent incidents and 500 homicides per 100,000 a year),
+# "runaway at" the lowest that did not; the bound keeps a margin below it. Two keys near their
+# bounds at once can still run away (e.g. peer_contagion and exposure_half_life_weeks).
 
 
 AGE_BAND_EDGES = (10, 15, 20, 25, 30, 40, 50)
@@ -65,24 +77,26 @@ class PopulationConfig:
     male_share: float = probability(0.5)
     # Place effect: multiplier on every resident's offending hazard, for what differs between
     # places beyond the risk factors modelled (fitted per calibrated place; 1 elsewhere).
-    offending_level: float = bounded(1.0, 0.0, 100.0, lo_open=True)
+    offending_level: float = bounded(1.0, 0.0, 2.0, lo_open=True)  # runaway: ok at 2.5, not 3.3
     # Individual propensity: lognormal multiplier on the offending hazard, mean 1.
     propensity_sigma: float = bounded(1.0, 0.0, 3.0)
     # Prevalence of each static risk factor among entrants at average community disadvantage.
     family_adversity: float = probability(0.2)
     disengagement: float = probability(0.15)
     substance_use: float = probability(0.1)
-    gang_membership_male: float = probability(0.02)
+    gang_membership_male: float = bounded(0.02, 0.0, 0.3)  # runaway: ok at 0.46, not 0.47
     gang_membership_female: float = probability(0.004)
     firearm_access: float = probability(0.1)
     # Communities: disadvantage is a z-score; risk factors are likelier where it is high.
-    disadvantage_sd: float = bounded(1.0, 0.0, 3.0)
+    disadvantage_sd: float = bounded(1.0, 0.0, 2.0)  # runaway: ok at 2.72, not 2.73
     # The map of the place (which communities are disadvantaged) is drawn from this seed, not the
     # run's: replicates of one place differ by chance events, not by being another city.
     layout_seed: int = bounded(0, 0, 2**63 - 1)
-    disadvantage_risk_slope: float = bounded(0.5, 0.0, 3.0)  # log-odds per SD
+    disadvantage_risk_slope: float = bounded(0.5, 0.0, 1.5)  # log-odds per SD; runaway: ok at
+    # 1.95, not 1.96
     # Peer network.
-    peer_ties: int = bounded(3, 0, 50)  # ties each resident makes (degree is about twice this)
+    peer_ties: int = bounded(3, 0, 5)  # ties each resident makes (degree is about twice this);
+    # runaway: ok at 6, not 7 (each tie is a path for contagion)
     peer_ties_within_community: float = probability(0.85)
     peer_age_window_years: float = bounded(4.0, 0.5, 20.0)
     gang_ties: int = bounded(3, 0, 50)  # extra ties each gang member makes to other members
@@ -92,11 +106,14 @@ class PopulationConfig:
 class RiskEffects:
     """Log hazard ratios of the static risk factors on offending."""
 
-    family_adversity: float = log_hazard_ratio(0.4)
-    disengagement: float = log_hazard_ratio(0.5)
-    substance_use: float = log_hazard_ratio(0.5)
-    gang_membership: float = log_hazard_ratio(1.2)
-    firearm_access: float = log_hazard_ratio(0.3)
+    # At most a 12-fold hazard (exp 2.5), beyond any risk factor in the literature; runaway:
+    # family_adversity ok at 2.88, not 2.92; disengagement ok at 3.56, not 3.59; substance_use
+    # ok at 4.51, not 4.54 (gang_membership and firearm_access stayed within bounds at 5).
+    family_adversity: float = log_hazard_ratio(0.4, hi=2.5)
+    disengagement: float = log_hazard_ratio(0.5, hi=2.5)
+    substance_use: float = log_hazard_ratio(0.5, hi=2.5)
+    gang_membership: float = log_hazard_ratio(1.2, hi=2.5)
+    firearm_access: float = log_hazard_ratio(0.3, hi=2.5)
 
 
 @dataclass
@@ -105,16 +122,18 @@ class BehaviourConfig:
 
     # Offences a year by a male at peak age, with no risk factor, mean propensity, average
     # community; the age curve scales it by age (linear between the listed ages).
-    base_offending_per_year: float = bounded(0.2, 0.0, 50.0)
+    base_offending_per_year: float = bounded(0.2, 0.0, 0.2)  # runaway: ok at 0.285, not 0.288
     age_curve_ages: list[int] = field(default_factory=lambda: [10, 15, 18, 22, 30, 40, 50, 65])
     age_curve_relative: list[float] = field(
         default_factory=lambda: [0.1, 0.8, 1.0, 0.85, 0.5, 0.3, 0.15, 0.05])
     female_relative_offending: float = bounded(0.25, 0.0, 1.0)
-    violent_share: float = probability(0.25)  # share of offences that are violent
+    violent_share: float = bounded(0.25, 0.0, 0.4)  # share of offences that are violent;
+    # runaway: ok at 0.54, not 0.55
     risk: RiskEffects = field(default_factory=RiskEffects)
     # Contagion (Green, Horel & Papachristos 2017): exposure to violence through peer ties.
-    peer_contagion: float = log_hazard_ratio(0.3)  # per unit of exposure
-    exposure_half_life_weeks: float = bounded(18.0, 0.1, 520.0)
+    peer_contagion: float = log_hazard_ratio(0.3, hi=0.4)  # per unit of exposure; runaway: ok
+    # at 0.52, not 0.56
+    exposure_half_life_weeks: float = bounded(18.0, 0.1, 26.0)  # runaway: ok at 37.6, not 41.5
     homicide_exposure_weight: float = bounded(3.0, 0.0, 100.0)
     # Victim-offender overlap: a victim's own hazard rises, then decays.
     retaliation: float = log_hazard_ratio(0.7)
@@ -131,12 +150,17 @@ class BehaviourConfig:
     victim_female_relative: float = bounded(0.8, 0.0, 1.0)
     victim_age_relative: list[float] = field(
         default_factory=lambda: [0.5, 1.0, 1.0, 0.8, 0.6, 0.4, 0.25])  # one per age band
-    lethality: float = probability(0.002)  # share of violent offences that kill, no firearm
+    # share of violent offences that kill, no firearm: at most 10% (observed: about 1-3%);
+    # at 0.25 homicides passed 500 per 100,000 a year
+    lethality: float = bounded(0.002, 0.0, 0.1)
     firearm_lethality_ratio: float = bounded(4.0, 1.0, 100.0)
     # Communities.
-    community_disadvantage: float = log_hazard_ratio(0.2)  # per SD of disadvantage
-    community_violence: float = log_hazard_ratio(0.2)  # per unit of relative violence
-    collective_efficacy: float = log_hazard_ratio(0.5)  # hazard falls as efficacy rises
+    # per SD of disadvantage; runaway: ok at 1.02, not 1.06; ok at -1.30, not -1.34
+    community_disadvantage: float = bounded(0.2, -1.0, 0.75)
+    # per unit of relative violence; runaway: ok at 0.54, not 0.58
+    community_violence: float = log_hazard_ratio(0.2, hi=0.4)
+    # hazard falls as efficacy rises; runaway: ok at 4.72, not 4.75
+    collective_efficacy: float = log_hazard_ratio(0.5, hi=3.0)
     violence_half_life_weeks: float = bounded(13.0, 0.1, 520.0)
     spillover: float = probability(0.25)  # weight of neighbouring communities' violence
     efficacy_baseline: float = probability(0.5)
@@ -164,7 +188,8 @@ class JusticeConfig:
     sentence_sigma: float = bounded(0.6, 0.0, 3.0)  # lognormal spread of sentence lengths
     parole_weeks: int = bounded(156, 0, 1040)
     probation_weeks: int = bounded(104, 0, 1040)
-    revocation_per_year: float = bounded(0.1, 0.0, 10.0)  # technical violations, supervised
+    # technical violations, supervised; over 10% of residents in prison: ok at 3.12, not 3.19
+    revocation_per_year: float = bounded(0.1, 0.0, 2.0)
     revocation_weeks: int = bounded(26, 1, 520)
     cost_per_prisoner_year: float = bounded(33_274.0, 0.0, 1e7)
 
@@ -185,6 +210,12 @@ PROGRAM_KINDS = {
                                    "programs; divides their start delays"),
 }
 """The program catalogue: every lever of the Plan of Action, and what its `effect` means."""
+
+MAX_PROGRAM_EFFECT = 2.0
+"""A program at most doubles what it acts on (a hazard, police presence, efficacy, uptake).
+Runaway: a violence_interruption program with effect 3 (tripling the hazard of those exposed
+to violence) gave 21,000 violent incidents per 100,000 a year (2.5: 4,800; 2: 2,400); every
+program at once ran away at 4.3 (see the runaway note above)."""
 
 RISK_FACTORS = ("family_adversity", "disengagement", "substance_use", "gang_membership",
                 "firearm_access")
@@ -224,7 +255,7 @@ class ProgramConfig:
     intake_interval_weeks: int = bounded(4, 1, 520)
     uptake: float = probability(1.0)  # an offered place is taken
     completion: float = probability(1.0)  # a participant completes (else drops out midway)
-    effect: float = 1.0  # see PROGRAM_KINDS; allowed (0, 10]
+    effect: float = 1.0  # see PROGRAM_KINDS; allowed (0, MAX_PROGRAM_EFFECT]
     half_life_weeks: float = bounded(52.0, 0.1, 5200.0)  # effect's decay after completion
     effect_female: float = bounded(1.0, 0.0, 10.0)  # scales log(effect) for women
     effect_by_age_band: dict[str, float] = field(default_factory=dict)  # scales log(effect)
@@ -353,8 +384,8 @@ def _check_program(name: str, p: ProgramConfig, cfg: VpsimConfig) -> None:
 
     if p.kind not in PROGRAM_KINDS:
         fail("kind", p.kind, ", ".join(PROGRAM_KINDS))
-    if not (0.0 < p.effect <= 10.0):
-        fail("effect", p.effect, "(0, 10]")
+    if not (0.0 < p.effect <= MAX_PROGRAM_EFFECT):
+        fail("effect", p.effect, f"(0, {_fmt(MAX_PROGRAM_EFFECT)}]")
     level = PROGRAM_KINDS[p.kind][0]
     if level == "individual":
         if (p.capacity is None) == (p.coverage is None):

@@ -8,6 +8,7 @@ precede their release, and the spells are the releases; each week's re-arrests a
 arrests.
 """
 
+from dataclasses import fields
 from unittest import mock
 
 import numba
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import kernels, outcomes
-from sim.config import VpsimConfig, validate
+from sim.config import BehaviourConfig, JusticeConfig, PopulationConfig, VpsimConfig, validate
 from sim.kernels import (ADMISSIONS, ARRESTS, DEAD, HOMICIDES, INCARCERATED, INCARCERATED_STOCK,
                          N_INCARCERATED, N_SPELLS, NEW_VICTIMS, OTHER_OFFENCES, POPULATION,
                          RELEASES, SUPERVISED, VICTIMISATIONS, VIOLENT_ARRESTS,
@@ -28,6 +29,11 @@ from sim.rng import run_key
 
 def unit():
     return st.floats(0.0, 1.0)
+
+
+def upper(schema, name: str):
+    """The top of a field's allowed range (the ranges stop before the runaway region)."""
+    return next(f for f in fields(schema) if f.name == name).metadata["range"][1]
 
 
 @st.composite
@@ -41,7 +47,7 @@ def random_configs(draw) -> VpsimConfig:
     pop.size = draw(st.integers(1000, 3000))
     pop.communities = draw(st.integers(1, 30))
     pop.max_age = draw(st.integers(55, 90))
-    pop.peer_ties = draw(st.integers(0, 6))
+    pop.peer_ties = draw(st.integers(0, upper(PopulationConfig, "peer_ties")))
     pop.gang_ties = draw(st.integers(0, 5))
     pop.gang_membership_male = draw(st.floats(0.0, 0.3))
     pop.firearm_access = draw(st.floats(0.0, 0.5))
@@ -49,13 +55,14 @@ def random_configs(draw) -> VpsimConfig:
     ages = list(beh.age_curve_ages)
     ages[-1] = max(ages[-1], pop.max_age)
     beh.age_curve_ages = ages
-    beh.base_offending_per_year = draw(st.floats(0.05, 5.0))
-    beh.violent_share = draw(unit())
-    beh.peer_contagion = draw(st.floats(-1.0, 1.0))
+    beh.base_offending_per_year = draw(st.floats(0.05, upper(BehaviourConfig,
+                                                             "base_offending_per_year")))
+    beh.violent_share = draw(st.floats(0.0, upper(BehaviourConfig, "violent_share")))
+    beh.peer_contagion = draw(st.floats(-1.0, upper(BehaviourConfig, "peer_contagion")))
     beh.retaliation = draw(st.floats(-1.0, 2.0))
     beh.prior_incarceration = draw(st.floats(-1.0, 2.0))
     beh.post_release = draw(st.floats(-1.0, 2.0))
-    beh.lethality = draw(st.floats(0.0, 0.3))
+    beh.lethality = draw(st.floats(0.0, upper(BehaviourConfig, "lethality")))
     beh.firearm_lethality_ratio = draw(st.floats(1.0, 5.0))
     beh.victim_among_peers = draw(unit())
     beh.victim_in_own_community = draw(unit())
@@ -74,7 +81,7 @@ def random_configs(draw) -> VpsimConfig:
     jus.sentence_sigma = draw(st.floats(0.0, 1.5))
     jus.parole_weeks = draw(st.integers(0, 200))
     jus.probation_weeks = draw(st.integers(0, 200))
-    jus.revocation_per_year = draw(st.floats(0.0, 5.0))
+    jus.revocation_per_year = draw(st.floats(0.0, upper(JusticeConfig, "revocation_per_year")))
     jus.revocation_weeks = draw(st.integers(1, 52))
     return validate(cfg)
 

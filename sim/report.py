@@ -377,10 +377,12 @@ _sweep_dir: Path | None = None
 
 def discard_new_sweep_dir() -> None:
     """After a multirun refused before any job ran: remove its folder if it made it."""
+    global _sweep_dir
     from . import folders
 
     if _sweep_dir is not None:
         folders.discard(_sweep_dir, only=("multirun.yaml",))
+    _sweep_dir = None
 
 
 class ReportCallback(Callback):
@@ -409,6 +411,8 @@ class ReportCallback(Callback):
         ViolencePreventionModel(warm).run(weeks=1)
 
     def on_multirun_end(self, config, **kwargs) -> None:
+        global _sweep_dir
+        _sweep_dir = None  # its jobs ran: nothing of it is to be discarded
         sweep_dir = Path(config.hydra.sweep.dir)
         df = None
         try:

@@ -243,7 +243,7 @@ def test_a_seed_of_any_size_is_refused_without_overflow():
     assert len(str(caught.value)) < 200
 
 
-@pytest.mark.parametrize("args, key", [
+CLI_REFUSALS = [
     (["population.name=../../../../x"], "population.name"),
     (["hydra.run.dir="], "hydra.run.dir"),
     (["hydra.run.dir=."], "hydra.run.dir"),
@@ -254,14 +254,30 @@ def test_a_seed_of_any_size_is_refused_without_overflow():
     (["~seed"], "seed"),
     (["seed=1,2"], "seed"),
     (["population.name=é"], "population.name"),
-])
-def test_cli_refuses_bad_names_folders_and_keys_with_one_line_and_exit_2(tmp_path, args, key):
-    work = tmp_path / "work" / "deeper"
-    work.mkdir(parents=True)
-    done = run_cli(["population=small", "years=1", "burn_in_years=0", *args], work)
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
+]
+
+
+def assert_refused_on_one_line(code, stderr, key, tmp_path, work):
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
     assert lines[0].startswith("vpsim: config error: ") and key in lines[0]
     assert [p.relative_to(tmp_path) for p in tmp_path.rglob("*")] == [
         tmp_path.joinpath("work").relative_to(tmp_path), work.relative_to(tmp_path)]
+
+
+@pytest.mark.parametrize("args, key", CLI_REFUSALS)
+def test_vpsim_refuses_bad_names_folders_and_keys_with_one_line_and_exit_2(
+        in_process, capsys, tmp_path, args, key):
+    work = tmp_path / "work" / "deeper"
+    work.mkdir(parents=True)
+    code = in_process("population=small", "years=1", "burn_in_years=0", *args, cwd=work)
+    assert_refused_on_one_line(code, capsys.readouterr().err, key, tmp_path, work)
+
+
+@pytest.mark.parametrize("args, key", [CLI_REFUSALS[0], CLI_REFUSALS[1]])
+def test_the_vpsim_command_refuses_them_too(tmp_path, args, key):
+    work = tmp_path / "work" / "deeper"
+    work.mkdir(parents=True)
+    done = run_cli(["population=small", "years=1", "burn_in_years=0", *args], work)
+    assert_refused_on_one_line(done.returncode, done.stderr, key, tmp_path, work)

@@ -147,30 +147,6 @@ def _disk_full(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
-@pytest.fixture
-def in_process(monkeypatch, tmp_path):
-    """`vpsim` run in this process (so a monkeypatch reaches it), in an empty folder."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
-
-    def run(*args):
-        from sim import cli
-
-        GlobalHydra.instance().clear()
-        monkeypatch.setattr(sys, "argv", ["vpsim", *args])
-        try:
-            cli.main()
-        except SystemExit as stop:
-            return stop.code
-        finally:
-            GlobalHydra.instance().clear()
-        return 0
-
-    return run
-
-
 def test_a_full_disk_is_one_line_and_leaves_no_partial_run(in_process, tmp_path, monkeypatch,
                                                             capsys):
     monkeypatch.setattr(pd.DataFrame, "to_parquet", _disk_full)

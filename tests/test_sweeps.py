@@ -195,10 +195,12 @@ def scenario_file():
         path.unlink(missing_ok=True)
 
 
-@pytest.mark.parametrize("case", ["empty-sweep-name", "escaping-sweep-name", "same-name",
-                                  "empty-scenario-file", "slash-in-a-value", "a-value-of-a-job"])
-def test_a_sweep_that_would_mislabel_or_escape_is_refused_before_any_job(tmp_path, scenario_file,
-                                                                        case):
+REFUSED_SWEEPS = ["empty-sweep-name", "escaping-sweep-name", "same-name", "empty-scenario-file",
+                  "slash-in-a-value", "a-value-of-a-job"]
+
+
+def _refused_sweep(case: str, scenario_file) -> tuple[list[str], str]:
+    """A sweep's overrides and the key (or file) its one-line refusal must name."""
     if case == "empty-sweep-name":
         args, key = ["sweep_name=", "seed=0,1"], "sweep_name"
     elif case == "escaping-sweep-name":
@@ -213,12 +215,30 @@ def test_a_sweep_that_would_mislabel_or_escape_is_refused_before_any_job(tmp_pat
         args, key = ["population.name=a/../../../../x", "seed=0,1"], "population.name"
     else:  # Hydra finds it when it composes each job, after making the sweep's folder
         args, key = ["seed=0,abc"], "seed"
-    done = _cli(tmp_path, "-m", *ONE_YEAR, *args)
-    assert done.returncode == 2, done.stderr[-3000:]
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and key in lines[0], done.stderr[-3000:]
+    return args, key
+
+
+def _assert_refused(code, stderr, key, tmp_path):
+    assert code == 2, stderr[-3000:]
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and key in lines[0], stderr[-3000:]
     assert lines[0].startswith("vpsim: config error: ")
     assert list(tmp_path.rglob("*")) == []  # not even multirun/
+
+
+@pytest.mark.parametrize("case", REFUSED_SWEEPS)
+def test_a_sweep_that_would_mislabel_or_escape_is_refused_before_any_job(
+        in_process, capsys, tmp_path, scenario_file, case):
+    args, key = _refused_sweep(case, scenario_file)
+    code = in_process("-m", *ONE_YEAR, *args)
+    _assert_refused(code, capsys.readouterr().err, key, tmp_path)
+
+
+@pytest.mark.parametrize("case", ["same-name", "a-value-of-a-job"])
+def test_the_vpsim_command_refuses_such_a_sweep_too(tmp_path, scenario_file, case):
+    args, key = _refused_sweep(case, scenario_file)
+    done = _cli(tmp_path, "-m", *ONE_YEAR, *args)
+    _assert_refused(done.returncode, done.stderr, key, tmp_path)
 
 
 def _value(run_dir: Path, key: str = "violent_incidents_per_100k_per_year") -> float:

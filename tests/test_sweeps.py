@@ -195,8 +195,8 @@ def scenario_file():
         path.unlink(missing_ok=True)
 
 
-REFUSED_SWEEPS = ["empty-sweep-name", "escaping-sweep-name", "same-name", "empty-scenario-file",
-                  "slash-in-a-value", "a-value-of-a-job"]
+REFUSED_SWEEPS = ["empty-sweep-name", "escaping-sweep-name", "empty-sweep-dir", "same-name",
+                  "empty-scenario-file", "slash-in-a-value", "a-value-of-a-job"]
 
 
 def _refused_sweep(case: str, scenario_file) -> tuple[list[str], str]:
@@ -205,6 +205,8 @@ def _refused_sweep(case: str, scenario_file) -> tuple[list[str], str]:
         args, key = ["sweep_name=", "seed=0,1"], "sweep_name"
     elif case == "escaping-sweep-name":
         args, key = ["sweep_name=../../etc", "seed=0,1"], "sweep_name"
+    elif case == "empty-sweep-dir":
+        args, key = ["hydra.sweep.dir=", "seed=0,1"], "hydra.sweep.dir"
     elif case == "same-name":
         twin = scenario_file("name: baseline\nprograms: {}\n")
         args, key = [f"scenario=baseline,{twin}"], "both named 'baseline'"

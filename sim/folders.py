@@ -58,14 +58,19 @@ def check_job_dir(key: str, subdir: Any) -> None:
                           f"(made of its overrides; at most {NAME_MAX}): sweep fewer keys at once")
 
 
+def _missing(path: Path) -> list[Path]:
+    """`path` and those of its parents that do not exist, outermost first."""
+    missing = []
+    while not os.path.lexists(path) and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return list(reversed(missing))
+
+
 def prepare(key: str, value: Any) -> Path:
     """Check the folder, create it (and its parents) and remember what this process created."""
     path = check_output_dir(key, value).absolute()
-    missing = []
-    p = path
-    while not os.path.lexists(p) and p != p.parent:
-        missing.append(p)
-        p = p.parent
+    missing = _missing(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -75,26 +80,15 @@ def prepare(key: str, value: Any) -> Path:
         raise ConfigError(f"{key} = {shown(value)} is not a folder")
     if not os.access(path, os.W_OK | os.X_OK):
         raise ConfigError(f"{key} = {shown(value)}: cannot write in the folder")
-    _created[path] = list(reversed(missing))
+    _created[path] = missing
     return path
-
-
-def existed_before(path: Path) -> bool:
-    """False only for a folder `prepare` created in this process (True when unknown)."""
-    created = _created.get(Path(path).absolute())
-    return not created or created[-1] != Path(path).absolute()
 
 
 def remember_new(path: Path) -> None:
     """Note that `path` does not exist yet: whatever this process puts there is its own."""
     path = Path(path).absolute()
     if not os.path.lexists(path):
-        missing = []
-        p = path
-        while not os.path.lexists(p) and p != p.parent:
-            missing.append(p)
-            p = p.parent
-        _created[path] = list(reversed(missing))
+        _created[path] = _missing(path)
 
 
 def discard(path: Path, only: tuple[str, ...] | None = None) -> bool:

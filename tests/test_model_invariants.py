@@ -9,6 +9,8 @@ arrests.
 """
 
 
+from dataclasses import fields
+
 import numba
 import numpy as np
 import pytest
@@ -34,13 +36,18 @@ from sim.codes import (
     VIOLENT_ARRESTS,
     VIOLENT_OFFENCES,
 )
-from sim.config import VpsimConfig, validate
+from sim.config import BehaviourConfig, JusticeConfig, PopulationConfig, VpsimConfig, validate
 from sim.model import ViolencePreventionModel
 from sim.rng import run_key
 
 
 def unit():
     return st.floats(0.0, 1.0)
+
+
+def upper(schema, name: str):
+    """The top of a field's allowed range (the ranges stop before the runaway region)."""
+    return next(f for f in fields(schema) if f.name == name).metadata["range"][1]
 
 
 @st.composite
@@ -54,7 +61,7 @@ def random_configs(draw) -> VpsimConfig:
     pop.size = draw(st.integers(1000, 3000))
     pop.communities = draw(st.integers(1, 30))
     pop.max_age = draw(st.integers(55, 90))
-    pop.peer_ties = draw(st.integers(0, 6))
+    pop.peer_ties = draw(st.integers(0, upper(PopulationConfig, "peer_ties")))
     pop.gang_ties = draw(st.integers(0, 5))
     pop.gang_membership_male = draw(st.floats(0.0, 0.3))
     pop.firearm_access = draw(st.floats(0.0, 0.5))
@@ -62,13 +69,14 @@ def random_configs(draw) -> VpsimConfig:
     ages = list(beh.age_curve_ages)
     ages[-1] = max(ages[-1], pop.max_age)
     beh.age_curve_ages = ages
-    beh.base_offending_per_year = draw(st.floats(0.05, 5.0))
-    beh.violent_share = draw(unit())
-    beh.peer_contagion = draw(st.floats(-1.0, 1.0))
+    beh.base_offending_per_year = draw(st.floats(0.05, upper(BehaviourConfig,
+                                                             "base_offending_per_year")))
+    beh.violent_share = draw(st.floats(0.0, upper(BehaviourConfig, "violent_share")))
+    beh.peer_contagion = draw(st.floats(-1.0, upper(BehaviourConfig, "peer_contagion")))
     beh.retaliation = draw(st.floats(-1.0, 2.0))
     beh.prior_incarceration = draw(st.floats(-1.0, 2.0))
     beh.post_release = draw(st.floats(-1.0, 2.0))
-    beh.lethality = draw(st.floats(0.0, 0.3))
+    beh.lethality = draw(st.floats(0.0, upper(BehaviourConfig, "lethality")))
     beh.firearm_lethality_ratio = draw(st.floats(1.0, 5.0))
     beh.victim_among_peers = draw(unit())
     beh.victim_in_own_community = draw(unit())
@@ -87,7 +95,7 @@ def random_configs(draw) -> VpsimConfig:
     jus.sentence_sigma = draw(st.floats(0.0, 1.5))
     jus.parole_weeks = draw(st.integers(0, 200))
     jus.probation_weeks = draw(st.integers(0, 200))
-    jus.revocation_per_year = draw(st.floats(0.0, 5.0))
+    jus.revocation_per_year = draw(st.floats(0.0, upper(JusticeConfig, "revocation_per_year")))
     jus.revocation_weeks = draw(st.integers(1, 52))
     return validate(cfg)
 

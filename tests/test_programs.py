@@ -603,8 +603,9 @@ KEY = "scenario.programs.cbt_youth"
 
 BAD_PROGRAMS = [
     pytest.param([f"{KEY}.kind=magic"], f"{KEY}.kind", ("magic", "cbt_youth"), id="unknown-kind"),
-    pytest.param([f"{KEY}.effect=0"], f"{KEY}.effect", ("(0, 10]",), id="effect-zero"),
-    pytest.param([f"{KEY}.effect=11"], f"{KEY}.effect", ("11", "(0, 10]"), id="effect-above-10"),
+    pytest.param([f"{KEY}.effect=0"], f"{KEY}.effect", ("(0, 2]",), id="effect-zero"),
+    pytest.param([f"{KEY}.effect=2.5"], f"{KEY}.effect", ("2.5", "(0, 2]"),
+                 id="effect-above-2"),
     pytest.param([f"{KEY}.capacity=-1"], f"{KEY}.capacity", ("-1", ">= 0"),
                  id="negative-capacity"),
     pytest.param([f"{KEY}.targeting.min_age=30", f"{KEY}.targeting.max_age=20"],
@@ -653,11 +654,11 @@ def test_a_program_that_covers_communities_has_no_capacity(kind):
 
 
 def test_program_limits_themselves_are_accepted():
-    cfg = load([*CBT, "years=3", f"{KEY}.effect=10", f"{KEY}.capacity=0", f"{KEY}.start_week=155",
+    cfg = load([*CBT, "years=3", f"{KEY}.effect=2", f"{KEY}.capacity=0", f"{KEY}.start_week=155",
                 f"{KEY}.targeting.communities=[15]", f"{KEY}.targeting.min_age=64",
                 f"{KEY}.targeting.max_age=64"])
     p = cfg.scenario.programs["cbt_youth"]
-    assert (p.effect, p.capacity, p.start_week) == (10.0, 0, 155)
+    assert (p.effect, p.capacity, p.start_week) == (2.0, 0, 155)
 
 
 def test_two_programs_of_one_kind_are_refused_at_load(tmp_path):

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ASSETS_STAMP := $(VENV)/.app-assets-stamp
 
-.PHONY: setup app-assets run app test test-slow benchmark update-baseline clean
+.PHONY: setup app-assets run app test lint test-slow benchmark update-baseline clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 12) else f"vpsim needs Python >= 3.12 but $(PYTHON) is {v.major}.{v.minor}: install 3.12 (e.g. pyenv install 3.12) or run make PYTHON=python3.12")'
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 # Solara's front-end files from the npm registry, so the app's page loads without internet.
 $(ASSETS_STAMP): $(STAMP)
 	@command -v npm >/dev/null || { echo "make: npm is needed to fetch the app's front-end files (Debian: apt-get install npm)" >&2; exit 1; }
-	$(BIN)/python -m sim.app_assets
+	$(BIN)/python -m sim.app.assets
 	@touch $(ASSETS_STAMP)
 
 app-assets: $(ASSETS_STAMP)
@@ -33,8 +33,11 @@ run: $(STAMP)  ## the default scenario (city, baseline); extra Hydra overrides: 
 app: setup  ## the educators' page; extra options: make app ARGS="--port 8800"
 	$(BIN)/vpsim-app $(ARGS)
 
-test: setup  ## the default test suite (slow calibration tests excluded)
+test: setup lint  ## the default test suite (slow calibration tests excluded), after the lint
 	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(STAMP)  ## ruff: pyflakes, pycodestyle, import order (configured in pyproject.toml)
+	$(BIN)/ruff check .
 
 test-slow: setup  ## replicate-based calibration checks (minutes)
 	$(BIN)/python -m pytest -m slow $(ARGS)

@@ -34,10 +34,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sim.codes import WEEKS_PER_YEAR
 
@@ -487,7 +488,7 @@ def run_machine(ctx: Context) -> dict:
         except metadata.PackageNotFoundError:
             versions[pkg] = None
     return {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "hostname": platform.node(),
         "cpu_model": cpu.get("model name"),
         "cpu_family_model_stepping": "/".join(cpu.get(k, "?") for k in
@@ -695,9 +696,9 @@ def render_quickstart(q: dict) -> str:
 
 # Bytes of resident state the resident kernel reads for every resident every week (the rest is
 # read only for residents in prison, on parole or in a program): birth week, justice state, peer
-# exposure, sex, community, static risk, week released, week victimised.
-STREAMED_FIELDS = ("birth_week", "justice_state", "exposure", "sex", "community", "static_risk",
-                   "release_week", "victimised_week")
+# exposure, sex, community, propensity, risk factors, week released, week victimised.
+STREAMED_FIELDS = ("birth_week", "justice_state", "exposure", "sex", "community", "propensity",
+                   "risk_flags", "release_week", "victimised_week")
 
 
 def run_reference(ctx: Context) -> dict:
@@ -723,7 +724,8 @@ def render_reference(r: dict) -> str:
         f"  engine / reference: {r['ratio']:.0f}x; same weekly record and resident state: "
         f"{'yes' if r['identical'] else 'NO'}",
         f"  (reference set-up excluded: its take-over week, residents becoming agents, "
-        f"{r['reference_take_over_week_s']:.2f} s; writing them back {r['reference_write_back_s']:.2f} s)",
+        f"{r['reference_take_over_week_s']:.2f} s; writing them back "
+        f"{r['reference_write_back_s']:.2f} s)",
     ])
 
 
@@ -768,8 +770,9 @@ def run_bandwidth(ctx: Context) -> dict:
     r = ctx.worker("bandwidth", bytes=ctx.args.bandwidth_mib * 2**20, repeats=5)
     r.pop("wall_start")
     sys.path.insert(0, str(REPO))
-    from sim.population import _DTYPES
     import numpy as np
+
+    from sim.population import _DTYPES
     r["streamed_fields"] = list(STREAMED_FIELDS)
     r["bytes_per_resident_step"] = sum(np.dtype(_DTYPES[f]).itemsize for f in STREAMED_FIELDS)
     r["bound_resident_steps_per_s"] = (r["copy_bandwidth_bytes_per_s"]

@@ -48,6 +48,7 @@ def run_one(args) -> dict:
 
 def main(argv=None) -> None:
     from scipy import stats as scipy_stats
+
     from sim.stats import mean_interval
 
     ap = argparse.ArgumentParser(description=__doc__,

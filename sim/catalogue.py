@@ -140,6 +140,8 @@ def planned_cost_per_year(program: ProgramConfig, population: PopulationConfig) 
 
 # -- size on another profile, and the page's levers ------------------------------------------------
 PER_10K = 10_000
+REFERENCE_PROFILE = "city"
+"""The population profile the scenario files are sized for."""
 
 
 def resized_for(program: ProgramConfig, population: PopulationConfig,

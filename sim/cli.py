@@ -2,13 +2,17 @@
 
 `vpsim` runs one scenario: `vpsim population=small seed=3 years=5 burn_in_years=2`;
 `vpsim --help` lists the config groups. Outputs go to Hydra's run directory.
+
+Exit codes: 0 done (also a run skipped because its folder holds it complete); 2 bad input,
+refused before anything is written (a config key, value or file, a folder name, more memory than
+the machine has); 1 a run failed while running (a full disk included), or a multirun in which
+any job did not complete (after its report is written).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import shutil
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,17 +20,21 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from dataclasses import fields
+from . import folders
+from .config import CONFIG_DIR, ConfigError, one_line, register, validate
+from .io import DiskFullError, is_disk_full
 
-from . import config as _config
-from .config import CONFIG_DIR, ConfigError, register, validate
+try:
+    from hydra.experimental.callback import Callback
+except ImportError:  # pragma: no cover
+    Callback = object
 
 register()
 
-_SCHEMA_CLASSES = {name: cls for name, cls in vars(_config).items()
-                   if isinstance(cls, type) and name.endswith(("Config", "Effects"))}
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
 
 HEADLINE = (
     ("violent_incidents_per_100k_per_year", "violent incidents per 100k a year", "{:,.0f}"),
@@ -55,41 +63,60 @@ def headline_table(summary: dict) -> str:
     return "\n".join(f"  {label:<{width}}  {value:>14}" for label, value in rows)
 
 
-def _discard(run_dir: Path) -> None:
-    """Remove a run directory that holds nothing but Hydra's own bookkeeping."""
-    ours = [p for p in run_dir.iterdir() if p.name != ".hydra" and not p.name.endswith(".log")]
-    if not ours:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        # and the folders above it that this leaves empty (outputs/<date>/), below the cwd
-        cwd = Path.cwd().resolve()
-        for parent in run_dir.resolve().parents:
-            if cwd not in parent.parents:
-                break
-            try:
-                parent.rmdir()  # only if empty
-            except OSError:
-                break
+def refuse(error: BaseException | str) -> None:
+    """Bad input: one line, exit 2."""
+    print(f"vpsim: config error: {error}", file=sys.stderr)
+    sys.exit(EXIT_CONFIG)
+
+
+def fail(message: str) -> None:
+    """A run that failed while running: one line, exit 1."""
+    print(f"vpsim: {message}", file=sys.stderr)
+    sys.exit(EXIT_FAILED)
+
+
+class RunDirCallback(Callback):
+    """Check and create a single run's folder before Hydra writes into it, and remember whether
+    it existed: a failed run removes only a folder it created itself."""
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        try:
+            folders.prepare("hydra.run.dir", OmegaConf.select(config, "hydra.run.dir"))
+        except ConfigError as error:
+            refuse(error)
+
+
+def _record_failure(run_dir: Path, fingerprint: str, error: BaseException) -> None:
+    """failure.json, unless the disk is full (then the missing complete.json says enough)."""
+    from .results import COMPLETE, write_failure
+
+    try:
+        write_failure(run_dir, fingerprint, error)
+    except OSError:
+        (run_dir / COMPLETE).unlink(missing_ok=True)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def run(cfg: DictConfig) -> dict:
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    log = logging.getLogger("vpsim")
     try:
+        from . import machine
+
         settings = validate(cfg)
+        machine.check(settings)
     except ConfigError as error:
-        if HydraConfig.get().mode == RunMode.MULTIRUN:  # recorded; the sweep goes on
-            from .results import write_failure
-            write_failure(run_dir, "", error)
-            logging.getLogger("vpsim").error("config error: %s", error)
+        if multirun:  # recorded; the sweep goes on
+            _record_failure(run_dir, "", error)
+            log.error("config error: %s", error)
             return {"status": "failed", "error": str(error)}
-        _discard(run_dir)
-        print(f"vpsim: config error: {error}", file=sys.stderr)
-        sys.exit(2)
-    from omegaconf import OmegaConf
+        folders.discard(run_dir)
+        refuse(error)
 
     from .model import ViolencePreventionModel
-    from .results import completed_summary, config_hash, write_failure, write_run
+    from .results import begin_attempt, completed_summary, config_hash, run_status, write_run
 
     fingerprint = config_hash(OmegaConf.to_container(OmegaConf.structured(settings),
                                                      resolve=True))
@@ -97,21 +124,31 @@ def run(cfg: DictConfig) -> dict:
     if done is not None:  # a sweep run again: only what is missing runs
         print(f"vpsim: {run_dir} already holds this run (config {fingerprint}): skipped")
         return done
+    status, why = run_status(run_dir)
+    if status == "damaged":
+        print(f"vpsim: {run_dir}: {why}: not trusted, running it again", file=sys.stderr)
     started = time.perf_counter()
     try:
+        begin_attempt(run_dir)  # from here until complete.json, nothing here is complete
         model = ViolencePreventionModel(settings)
         model.run(progress=settings.progress)
         summary = write_run(run_dir, model, figures=settings.figures)
     except Exception as error:
-        multirun = HydraConfig.get().mode == RunMode.MULTIRUN
         if isinstance(error, ConfigError) and not multirun:  # e.g. more threads than allowed
-            _discard(run_dir)
-            print(f"vpsim: config error: {error}", file=sys.stderr)
-            sys.exit(2)
-        write_failure(run_dir, fingerprint, error)
+            folders.discard(run_dir)
+            refuse(error)
+        if is_disk_full(error) and not isinstance(error, DiskFullError):
+            error = DiskFullError(getattr(error, "filename", None) or run_dir)
+        _record_failure(run_dir, fingerprint, error)
         if multirun:  # recorded for the report; the other jobs of the sweep go on
-            logging.getLogger("vpsim").error("run failed: %s: %s", type(error).__name__, error)
+            log.error("run failed: %s: %s", type(error).__name__, error)
             return {"status": "failed", "error": str(error)}
+        if isinstance(error, DiskFullError):
+            folders.discard(run_dir)
+            fail(str(error))
+        if isinstance(error, MemoryError):
+            folders.discard(run_dir)
+            fail(f"out of memory: {error or 'the run needs more than this machine has'}")
         raise
     elapsed = time.perf_counter() - started
     print(f"vpsim: {settings.scenario.name} on {settings.population.name} "
@@ -123,52 +160,134 @@ def run(cfg: DictConfig) -> dict:
     return summary
 
 
-def _one_line(error: Exception) -> str:
-    """Hydra's and OmegaConf's multi-line messages as one line that names the key."""
-    chain, e = [], error
-    while e is not None and len(chain) < 5:
-        chain.append(str(e).strip())
-        e = e.__cause__ or e.__context__
-    text = "\n".join(chain)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    full_key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")),
-                     None)
-    head = [ln for ln in lines if not ln.startswith(("full_key:", "reference_type=",
-                                                     "object_type=", "Config search path",
-                                                     "provider=", "To append"))]
-    if "Available options" in text:  # an unknown option of a config group
-        options = [ln for ln in lines[lines.index(next(
-            ln for ln in lines if ln.startswith("Available options"))) + 1:]
-            if not ln.startswith(("Config search path", "provider="))]
-        what = head[0].removeprefix("In 'config': ")
-        return f"{what}; allowed: {', '.join(options)}"
-    junk = ("$VALUE", "None", "invalid literal", "See https")
-    detail = [ln for ln in head[1:] if not any(j in ln for j in junk)] or head
-    message = detail[0]
-    match = re.search(r"not in '(\w+)'", message)
-    if match and match.group(1) in _SCHEMA_CLASSES:
-        keys = [f.name for f in fields(_SCHEMA_CLASSES[match.group(1)])]
-        message += f"; keys: {', '.join(keys)}"
-    return f"{full_key}: {message}" if full_key else message
+_sweep_dir: Path | None = None
 
 
-def _check_overrides(argv: list[str]) -> None:
-    """Compose a single run's config before Hydra starts, to fail on one clear line."""
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
+def discard_new_sweep_dir() -> None:
+    """After a multirun refused before any job ran: remove its folder if it made it."""
+    global _sweep_dir
+    if _sweep_dir is not None:
+        folders.discard(_sweep_dir, only=("multirun.yaml",))
+    _sweep_dir = None
 
-    from .config import load
 
-    try:
-        load(argv)
-    except ConfigError as error:
-        sys.exit(f"vpsim: config error: {error}")
-    except (HydraException, OmegaConfBaseException) as error:
-        sys.exit(f"vpsim: config error: {_one_line(error)}")
+class ReportCallback(Callback):
+    """Check a multirun's jobs before any runs and compile the kernels once (numba caches them,
+    so jobs load instead of each compiling); when it ends, aggregate and report the sweep, and
+    exit 1 if any of its jobs did not complete."""
+
+    def __init__(self) -> None:
+        self.plan = None
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        global _sweep_dir
+        from .config import VpsimConfig
+        from .model import ViolencePreventionModel
+        from .sweeps import plan
+
+        try:
+            self.plan = plan(config)
+        except ConfigError as error:
+            refuse(error)
+        _sweep_dir = self.plan.sweep_dir
+        warm = VpsimConfig()
+        warm.population.size, warm.population.communities = 1000, 2
+        warm.years, warm.burn_in_years = 1, 0
+        ViolencePreventionModel(warm).run(weeks=1)
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        import pandas as pd
+
+        from .report import write_report
+        from .results import run_status
+
+        global _sweep_dir
+        _sweep_dir = None  # its jobs ran: nothing of it is to be discarded
+        sweep_dir = Path(config.hydra.sweep.dir)
+        df = None
+        try:
+            table, report = write_report(sweep_dir)
+            df = pd.read_parquet(table)
+            print(f"vpsim-report: {report}")
+        except DiskFullError as error:
+            print(f"vpsim: {error}", file=sys.stderr)
+        except Exception as error:  # the runs are safe on disk; say why the report is not
+            print(f"vpsim-report: no report for {sweep_dir}: {error}", file=sys.stderr)
+        job_dirs = self.plan.job_dirs if self.plan is not None else None
+        if job_dirs is not None:
+            statuses = {d: run_status(d)[0] for d in job_dirs}
+            bad = [d for d, status in statuses.items() if status != "complete"]
+            total = len(statuses)
+        else:
+            bad = [] if df is None else list(df[df.status != "complete"].run_dir)
+            total = 0 if df is None else len(df)
+        if bad:
+            print(f"vpsim: {len(bad)} of {total} jobs did not complete (see the report): "
+                  + ", ".join(str(Path(d).name) for d in bad[:5])
+                  + (", ..." if len(bad) > 5 else ""), file=sys.stderr)
+            sys.exit(1)
+        if df is None:
+            sys.exit(1)
+
+
+_STOPS = ("help", "hydra_help", "info", "shell_completion", "config_path", "config_name",
+          "config_dir", "experimental_rerun")
+
+
+def precheck(argv: list[str]) -> None:
+    """Check the overrides before Hydra starts, to refuse bad input on one line.
+
+    A single run is composed and validated whole, and its memory estimated; a multirun's
+    overrides are parsed and every config file its jobs may read is checked (its jobs are
+    checked when it starts: `ReportCallback`).
+    """
+    from hydra._internal.utils import get_args_parser
+
+    from . import machine
+    from .config import load, parse_overrides
+    from .config_files import check_files
+
+    parser = get_args_parser()  # Hydra's own options
+
+    def error(message: str):
+        raise ConfigError(f"{message} (see vpsim --help)")
+
+    parser.error = error
+    args = parser.parse_args(argv)
+    if any(getattr(args, name, None) for name in _STOPS):
+        return
+    if args.multirun:
+        check_files(parse_overrides(args.overrides, sweeps=True))
+    else:
+        machine.check(load(args.overrides))
 
 
 def main() -> None:
-    argv = sys.argv[1:]
-    if argv and all(not a.startswith(("-", "hydra/")) for a in argv):
-        _check_overrides(argv)
-    run()
+    try:
+        precheck(sys.argv[1:])
+    except ConfigError as error:
+        refuse(error)
+    # Hydra prints its own errors (compose, callbacks) as tracebacks; let them reach us instead,
+    # unless the user asked for Hydra's full errors.
+    users_full_error = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        run()
+    except Exception as error:
+        if users_full_error == "1":
+            raise
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        if isinstance(error, (ConfigError, HydraException, OmegaConfBaseException)):
+            discard_new_sweep_dir()
+            refuse(error if isinstance(error, ConfigError) else one_line(error))
+        if is_disk_full(error):
+            fail(str(error if isinstance(error, DiskFullError)
+                     else DiskFullError(getattr(error, "filename", None) or "the output folder")))
+        raise
+    finally:
+        if users_full_error is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = users_full_error

@@ -11,7 +11,9 @@ files of `configs/`.
 from __future__ import annotations
 
 import math
-from pathlib import Path
+import re
+import threading
+import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -19,13 +21,26 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
 from .catalogue import KINDS
-from .codes import (AGE_BAND_EDGES, JUSTICE_STATES, LIFE_COURSE_STATES, MAX_RUN_WEEKS,
-                    MIN_AGE, RISK_FACTORS, SEXES,
-                    WEEKS_PER_YEAR, band_labels)
-
-
-class ConfigError(ValueError):
-    """A configuration value outside its allowed range."""
+from .codes import (
+    AGE_BAND_EDGES,
+    JUSTICE_STATES,
+    LIFE_COURSE_STATES,
+    MAX_RUN_WEEKS,
+    MIN_AGE,
+    RISK_FACTORS,
+    SEXES,
+    WEEKS_PER_YEAR,
+    band_labels,
+)
+from .config_files import (  # noqa: F401
+    CONFIG_DIR,
+    NAME_PATTERN,
+    NAME_RULE,
+    PATH_NAMES,
+    ConfigError,
+    check_plain_name,
+    shown,
+)
 
 
 def bounded(default: Any, lo: float | None = None, hi: float | None = None, *,
@@ -42,9 +57,22 @@ def positive(default: float) -> Any:
     return bounded(default, 0.0, None, lo_open=True)
 
 
-def log_hazard_ratio(default: float) -> Any:
+def log_hazard_ratio(default: float, hi: float = 5.0) -> Any:
     # exp(+-5) is a 150-fold hazard change: anything beyond is a typo, not a belief.
-    return bounded(default, -5.0, 5.0)
+    return bounded(default, -5.0, hi)
+
+
+# Runaway ranges. Peer contagion has no ceiling in the kernels (exposure is not capped), so
+# above some level of violence the feedback (violence -> peers' exposure -> more violence) runs
+# away until prisons fill: behaviour.peer_contagion = 0.6, once inside the range, gave 91,290
+# violent incidents per 100,000 a year and 23.7% of residents in prison. Until the kernels
+# saturate, the ranges below stop before that region. Each `hi`/`lo` marked "runaway" was
+# measured one key at a time, the others at the `city` defaults, on `small` over 30 + 10 years
+# with seeds 0-2 (2026-12-02): "ok at" is the highest value that stayed within the bounds of
+# tests/test_ranges.py (at most 10% in prison, 25,000 violent incidents and 500 homicides per
+# 100,000 a year),
+# "runaway at" the lowest that did not; the bound keeps a margin below it. Two keys near their
+# bounds at once can still run away (e.g. peer_contagion and exposure_half_life_weeks).
 
 
 @dataclass
@@ -75,7 +103,7 @@ class PopulationConfig:
     male_share: float = probability(0.5)
     # Place effect: multiplier on every resident's offending hazard, for what differs between
     # places beyond the risk factors modelled (fitted per calibrated place; 1 elsewhere).
-    offending_level: float = bounded(1.0, 0.0, 100.0, lo_open=True)
+    offending_level: float = bounded(1.0, 0.0, 2.0, lo_open=True)  # runaway: ok at 2.5, not 3.3
     # Individual propensity: lognormal multiplier on the offending hazard, mean 1.
     propensity_sigma: float = bounded(1.0, 0.0, 3.0)
     # Family adversity: drawn at entry (age 10) and kept; prevalence at average disadvantage.
@@ -86,13 +114,15 @@ class PopulationConfig:
     gang_membership: LifeCourseState = field(default_factory=LifeCourseState)
     firearm_carrying: LifeCourseState = field(default_factory=LifeCourseState)
     # Communities: disadvantage is a z-score; risk factors are likelier where it is high.
-    disadvantage_sd: float = bounded(1.0, 0.0, 3.0)
+    disadvantage_sd: float = bounded(1.0, 0.0, 2.0)  # runaway: ok at 2.72, not 2.73
     # The map of the place (which communities are disadvantaged) is drawn from this seed, not the
     # run's: replicates of one place differ by chance events, not by being another city.
     layout_seed: int = bounded(0, 0, 2**63 - 1)
-    disadvantage_risk_slope: float = bounded(0.5, 0.0, 3.0)  # log-odds per SD
+    disadvantage_risk_slope: float = bounded(0.5, 0.0, 1.5)  # log-odds per SD; runaway: ok at
+    # 1.95, not 1.96
     # Peer network.
-    peer_ties: int = bounded(3, 0, 50)  # ties each resident makes (degree is about twice this)
+    peer_ties: int = bounded(3, 0, 5)  # ties each resident makes (degree is about twice this);
+    # runaway: ok at 6, not 7 (each tie is a path for contagion)
     peer_ties_within_community: float = probability(0.85)
     peer_age_window_years: float = bounded(4.0, 0.5, 20.0)
     gang_ties: int = bounded(3, 0, 50)  # extra ties each gang member makes to other members
@@ -102,11 +132,14 @@ class PopulationConfig:
 class RiskEffects:
     """Log hazard ratios of the risk factors on offending, while a resident carries them."""
 
-    family_adversity: float = log_hazard_ratio(0.4)
-    disengagement: float = log_hazard_ratio(0.5)
-    substance_use: float = log_hazard_ratio(0.5)
-    gang_membership: float = log_hazard_ratio(1.2)
-    firearm_carrying: float = log_hazard_ratio(0.3)
+    # At most a 12-fold hazard (exp 2.5), beyond any risk factor in the literature; runaway:
+    # family_adversity ok at 2.88, not 2.92; disengagement ok at 3.56, not 3.59; substance_use
+    # ok at 4.51, not 4.54 (gang_membership and firearm carrying stayed within bounds at 5).
+    family_adversity: float = log_hazard_ratio(0.4, hi=2.5)
+    disengagement: float = log_hazard_ratio(0.5, hi=2.5)
+    substance_use: float = log_hazard_ratio(0.5, hi=2.5)
+    gang_membership: float = log_hazard_ratio(1.2, hi=2.5)
+    firearm_carrying: float = log_hazard_ratio(0.3, hi=2.5)
 
 
 @dataclass
@@ -115,21 +148,22 @@ class BehaviourConfig:
 
     # Offences a year by a male at peak age, with no risk factor, mean propensity, average
     # community; the age curve scales it by age (linear between the listed ages).
-    base_offending_per_year: float = bounded(0.2, 0.0, 50.0)
+    base_offending_per_year: float = bounded(0.2, 0.0, 1.5)
     age_curve_ages: list[int] = field(default_factory=lambda: [10, 15, 18, 22, 30, 40, 50, 65])
     age_curve_relative: list[float] = field(
         default_factory=lambda: [0.1, 0.8, 1.0, 0.85, 0.5, 0.3, 0.15, 0.05])
     female_relative_offending: float = bounded(0.25, 0.0, 1.0)
-    violent_share: float = probability(0.25)  # share of offences that are violent
+    violent_share: float = bounded(0.25, 0.0, 0.4)  # share of offences that are violent;
+    # runaway: ok at 0.54, not 0.55
     risk: RiskEffects = field(default_factory=RiskEffects)
     # Who enters life-course risk states: entry rates x propensity ** gradient (normalised to
     # average 1), so that the same people carry several risks.
     state_propensity_gradient: float = bounded(0.5, 0.0, 3.0)
     # Contagion (Green, Horel & Papachristos 2017): exposure to violence through peer ties. The
     # log hazard ratio saturates: peer_contagion x E / (1 + E / exposure_saturation).
-    peer_contagion: float = log_hazard_ratio(0.3)  # per unit of exposure
+    peer_contagion: float = log_hazard_ratio(0.3, hi=0.4)  # per unit of exposure
     exposure_saturation: float = bounded(3.0, 0.1, 100.0)  # incidents
-    exposure_half_life_weeks: float = bounded(12.4, 0.1, 520.0)
+    exposure_half_life_weeks: float = bounded(12.4, 0.1, 26.0)
     homicide_exposure_weight: float = bounded(3.0, 0.0, 100.0)
     # Victim-offender overlap: a victim's own hazard rises, then decays.
     retaliation: float = log_hazard_ratio(0.7)
@@ -148,16 +182,20 @@ class BehaviourConfig:
     victim_female_relative: float = bounded(0.8, 0.0, 1.0)
     victim_age_relative: list[float] = field(
         default_factory=lambda: [0.5, 1.0, 1.0, 0.8, 0.6, 0.4, 0.25])  # one per age band
-    lethality: float = probability(0.002)  # share of violent offences that kill, no firearm
+    # share of violent offences that kill, unarmed offender: at most 10% (observed: about 1-3%)
+    lethality: float = bounded(0.002, 0.0, 0.1)
     firearm_lethality_ratio: float = bounded(25.0, 1.0, 100.0)  # offender carrying a firearm
     victim_male_lethality: float = bounded(1.0, 1.0, 10.0)  # lethality ratio, male victims
     victim_age_lethality: list[float] = field(
         default_factory=lambda: [1.0] * 7)  # lethality ratio by the victim's age band
     # Communities.
-    community_disadvantage: float = log_hazard_ratio(0.2)  # per SD of disadvantage
-    community_violence: float = log_hazard_ratio(0.2)  # per unit of relative violence
-    # log HR per unit of collective efficacy (0-1) above its baseline: the hazard falls
-    efficacy_protection: float = log_hazard_ratio(0.5)
+    # per SD of disadvantage; runaway: ok at 1.02, not 1.06; ok at -1.30, not -1.34
+    community_disadvantage: float = bounded(0.2, -1.0, 0.75)
+    # per unit of relative violence; runaway: ok at 0.54, not 0.58
+    community_violence: float = log_hazard_ratio(0.2, hi=0.4)
+    # log HR per unit of collective efficacy (0-1) above its baseline: the hazard falls;
+    # runaway: ok at 4.72, not 4.75
+    efficacy_protection: float = log_hazard_ratio(0.5, hi=3.0)
     violence_half_life_weeks: float = bounded(13.0, 0.1, 520.0)
     spillover: float = probability(0.25)  # weight of neighbouring communities' violence
     efficacy_baseline: float = probability(0.5)
@@ -185,9 +223,17 @@ class JusticeConfig:
     sentence_sigma: float = bounded(0.6, 0.0, 3.0)  # lognormal spread of sentence lengths
     parole_weeks: int = bounded(156, 0, 1040)
     probation_weeks: int = bounded(104, 0, 1040)
-    revocation_per_year: float = bounded(0.1, 0.0, 10.0)  # technical violations, supervised
+    # technical violations, supervised; over 10% of residents in prison: ok at 3.12, not 3.19
+    revocation_per_year: float = bounded(0.1, 0.0, 2.0)
     revocation_weeks: int = bounded(26, 1, 520)
     cost_per_prisoner_year: float = bounded(33_274.0, 0.0, 1e7)
+
+
+MAX_PROGRAM_EFFECT = 2.0
+"""A program at most doubles what it acts on (a hazard, police presence, efficacy, uptake).
+Runaway: a violence_interruption program with effect 3 (tripling the hazard of those exposed
+to violence) gave 21,000 violent incidents per 100,000 a year (2.5: 4,800; 2: 2,400); every
+program at once ran away at 4.3 (see the runaway note above)."""
 
 
 @dataclass
@@ -222,8 +268,9 @@ class ProgramConfig:
     intake_interval_weeks: int = bounded(4, 1, 520)
     uptake: float = probability(1.0)  # an offered place is taken
     completion: float = probability(1.0)  # a participant completes (else drops out midway)
-    effect: float = 1.0  # what it means: the kind's entry in sim.catalogue; allowed (0, 10]
-    half_life_weeks: float = bounded(float(WEEKS_PER_YEAR), 0.1, 5200.0)  # effect's decay after completion
+    effect: float = 1.0  # its meaning: its kind in sim.catalogue; allowed (0, MAX_PROGRAM_EFFECT]
+    # the effect's decay after completion
+    half_life_weeks: float = bounded(float(WEEKS_PER_YEAR), 0.1, 5200.0)
     effect_female: float = bounded(1.0, 0.0, 10.0)  # scales log(effect) for women
     effect_by_age_band: dict[str, float] = field(default_factory=dict)  # scales log(effect)
     # on arrest probability; read by the kinds that raise certainty (sim.catalogue)
@@ -288,12 +335,41 @@ def _check_ranges(schema, node, prefix: str) -> None:
         if bounds is None or isinstance(value, bool):
             continue
         lo, hi, lo_open, hi_open = bounds
-        bad = (not math.isfinite(value)
+        allowed = _range_text(lo, hi, lo_open, hi_open)
+        if not isinstance(value, (int, float)):
+            raise ConfigError(f"{key} = {shown(value)} is not a number: allowed {allowed}")
+        bad = ((isinstance(value, float) and not math.isfinite(value))  # ints of any size are fine
                or (lo is not None and (value <= lo if lo_open else value < lo))
                or (hi is not None and (value >= hi if hi_open else value > hi)))
         if bad:
-            raise ConfigError(f"{key} = {value!r} is out of range: allowed "
-                              f"{_range_text(lo, hi, lo_open, hi_open)}")
+            raise ConfigError(f"{key} = {shown(value)} is out of range: allowed {allowed}")
+
+
+def _check_keys(schema, node: Any, prefix: str) -> None:
+    """Every key of the composed config is a field of the schema, and every field is there.
+
+    Hydra lets `+key=value` add a key the schema does not have (`+population.szie=1000` would be
+    ignored) and `~key` remove one (its default would come back silently): both are refused.
+    """
+    if not isinstance(node, dict):  # an interpolation or a wrong type: OmegaConf says which
+        return
+    names = [f.name for f in fields(schema)]
+    where = prefix.rstrip(".") or "the config"
+    for key in node:
+        if key not in names:
+            raise ConfigError(f"{prefix}{key}: unknown key; keys of {where}: {', '.join(names)}")
+    hints = typing.get_type_hints(schema)
+    for name in names:
+        if name not in node:
+            raise ConfigError(f"{prefix}{name}: missing (removed with ~{prefix}{name}?): every "
+                              "key of the schema needs a value")
+        hint, child = hints[name], node[name]
+        if is_dataclass(hint):
+            _check_keys(hint, child, f"{prefix}{name}.")
+        elif typing.get_origin(hint) is dict and is_dataclass(typing.get_args(hint)[1]):
+            if isinstance(child, dict):
+                for key, item in child.items():
+                    _check_keys(typing.get_args(hint)[1], item, f"{prefix}{name}.{key}.")
 
 
 def _check_program(name: str, p: ProgramConfig, cfg: VpsimConfig) -> None:
@@ -304,8 +380,8 @@ def _check_program(name: str, p: ProgramConfig, cfg: VpsimConfig) -> None:
 
     if p.kind not in KINDS:
         fail("kind", p.kind, ", ".join(KINDS))
-    if not (0.0 < p.effect <= 10.0):
-        fail("effect", p.effect, "(0, 10]")
+    if not (0.0 < p.effect <= MAX_PROGRAM_EFFECT):
+        fail("effect", p.effect, f"(0, {_fmt(MAX_PROGRAM_EFFECT)}]")
     problem = KINDS[p.kind].check(key, p)
     if problem:
         raise ConfigError(problem)
@@ -318,8 +394,8 @@ def _check_program(name: str, p: ProgramConfig, cfg: VpsimConfig) -> None:
     t = p.targeting
     lo, hi = max(t.min_age, MIN_AGE), min(t.max_age, cfg.population.max_age - 1)
     if lo > hi:
-        raise ConfigError(f"{key}.targeting: ages [{t.min_age}, {t.max_age}] include no "
-                          f"resident: residents are aged [{MIN_AGE}, "
+        raise ConfigError(f"{key}.targeting.min_age, max_age = [{t.min_age}, {t.max_age}] "
+                          f"include no resident: residents are aged [{MIN_AGE}, "
                           f"{cfg.population.max_age - 1}]")
     for sex in t.sexes:
         if sex not in SEXES:
@@ -373,15 +449,23 @@ def _check_life_course_state(key: str, state: LifeCourseState) -> None:
 
 
 def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
-    """Check every range and cross-field rule; return the config as a typed object.
+    """Check every key, range and cross-field rule; return the config as a typed object.
 
     Raises ConfigError with one line naming the full key and the allowed range.
     """
     if isinstance(cfg, DictConfig):
-        obj = OmegaConf.to_object(cfg)
-    else:
+        _check_keys(VpsimConfig, OmegaConf.to_container(cfg, resolve=False), "")
+        try:
+            obj = OmegaConf.to_object(cfg)
+        except Exception as error:  # a missing value, an interpolation that does not resolve
+            raise ConfigError(one_line(error)) from None
+    elif isinstance(cfg, VpsimConfig):
         obj = cfg
+    else:
+        raise ConfigError(f"a config is a VpsimConfig or a DictConfig, not {type(cfg).__name__}")
     _check_ranges(VpsimConfig, obj, "")
+    for key in PATH_NAMES:
+        check_plain_name(key, _attribute(obj, key))
     pop, beh = obj.population, obj.behaviour
     if pop.communities > pop.size // 20:
         raise ConfigError(f"population.communities = {pop.communities} is out of range: allowed "
@@ -393,7 +477,7 @@ def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
                           "number, at least 2")
     if any(b <= a for a, b in zip(ages, ages[1:])) or ages[0] > MIN_AGE or ages[-1] < pop.max_age:
         raise ConfigError(f"behaviour.age_curve_ages = {list(ages)} must increase and cover "
-                          f"ages [{MIN_AGE}, {pop.max_age}]")
+                          f"ages [{MIN_AGE}, {pop.max_age}] (population.max_age = {pop.max_age})")
     if any(not (0.0 <= r <= 10.0) for r in rel):
         raise ConfigError(f"behaviour.age_curve_relative = {list(rel)}: each value allowed "
                           "[0, 10]")
@@ -426,20 +510,134 @@ def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
     return obj
 
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+_HYDRA = threading.Lock()
+
+
+def _attribute(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+_SCHEMA_CLASSES = {cls.__name__: cls for cls in (
+    PopulationConfig, RiskEffects, BehaviourConfig, JusticeConfig, Targeting, ProgramConfig,
+    ScenarioConfig, VpsimConfig)}
+
+
+def one_line(error: BaseException) -> str:
+    """Hydra's and OmegaConf's multi-line messages as one line that names the key."""
+    chain, e = [], error
+    while e is not None and len(chain) < 5:
+        chain.append(str(e).strip() or type(e).__name__)
+        e = e.__cause__ or e.__context__
+    text = "\n".join(chain)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    full_key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")),
+                    None)
+    head = [ln for ln in lines if not ln.startswith(("full_key:", "reference_type=",
+                                                     "object_type=", "Config search path",
+                                                     "provider=", "To append"))] or lines
+    if "Available options" in text:  # an unknown option of a config group
+        options = [ln for ln in lines[lines.index(next(
+            ln for ln in lines if ln.startswith("Available options"))) + 1:]
+            if not ln.startswith(("Config search path", "provider="))]
+        what = head[0].removeprefix("In 'config': ")
+        return f"{what}; allowed: {', '.join(options)}"
+    junk = ("$VALUE", "None", "invalid literal", "See https")
+    detail = [ln for ln in head[1:] if not any(j in ln for j in junk)] or head
+    message = detail[0]
+    match = re.search(r"not in '(\w+)'", message)
+    if match and match.group(1) in _SCHEMA_CLASSES:
+        keys = [f.name for f in fields(_SCHEMA_CLASSES[match.group(1)])]
+        message += f"; keys: {', '.join(keys)}"
+    return f"{full_key}: {message}" if full_key else message
+
+
+def override_key(text: str) -> str:
+    """The key (or config group) an override sets: `+population.size=3` -> `population.size`."""
+    return text.split("=", 1)[0].lstrip("+~").split("@", 1)[0].strip()
+
+
+def parse_overrides(overrides: Any, *, sweeps: bool = False) -> list:
+    """Hydra's parse of each override, or a ConfigError that names the override.
+
+    A single run takes no sweep (`seed=1,2` is one for `vpsim -m`); no key of the schema may be
+    removed (`~seed`): only a program of the scenario (`~scenario.programs.cbt_youth`).
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if isinstance(overrides, (str, bytes)) or not isinstance(overrides, (list, tuple)):
+        raise ConfigError(f"overrides are a list of strings such as ['seed=3'], not "
+                          f"{type(overrides).__name__} {shown(overrides)}")
+    parser = OverridesParser.create()
+    parsed = []
+    for text in overrides:
+        if not isinstance(text, str):
+            raise ConfigError(f"override {shown(text)} is a {type(text).__name__}: overrides "
+                              "are strings such as 'seed=3'")
+        key = override_key(text)
+        if not key:
+            raise ConfigError(f"override {shown(text)} names no key: write key=value")
+        try:
+            override = parser.parse_override(text)
+        except Exception as error:  # Hydra's grammar errors; ValueError for a huge integer
+            reason = " ".join(ln.strip() for ln in str(error).splitlines()
+                              if ln.strip() and "See https" not in ln and set(ln.strip()) != {"^"})
+            raise ConfigError(f"{key}: cannot read the override {shown(text)} "
+                              f"({reason[:120]}); write key=value, and quote a value with "
+                              "spaces or other characters than letters, digits and _-./: "
+                              "key='...'") from None
+        if override.is_sweep_override() and not sweeps:
+            raise ConfigError(f"{key}: {shown(text)} is a sweep over several values: run it "
+                              f"with vpsim -m; a list value is written {key}=[a,b]")
+        if override.is_delete() and not override.is_hydra_override() \
+                and not re.fullmatch(r"scenario\.programs\.[^.]+", key):
+            raise ConfigError(f"{key}: removing a key (~{key}) is not allowed: every key of the "
+                              f"schema needs a value; set it instead ({key}=...)")
+        parsed.append(override)
+    return parsed
+
+
+def _compose(overrides: list[str]) -> DictConfig:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register()
+    with _HYDRA:  # Hydra's compose is global state (the app composes from several threads)
+        if GlobalHydra.instance().is_initialized():
+            GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name="config", overrides=list(overrides))
+
+
+def _culprit(overrides: list[str]) -> str | None:
+    """The first override that makes composition fail (for messages that name no key)."""
+    for i in range(1, len(overrides) + 1):
+        try:
+            _compose(overrides[:i])
+        except Exception:
+            return overrides[i - 1]
+    return None
 
 
 def load(overrides: list[str] | tuple[str, ...] = ()) -> VpsimConfig:
     """Compose `configs/` with Hydra overrides (as on the command line) and validate.
 
-    For scripts, tests and notebooks: `load(["population=small", "seed=3"])`.
+    For scripts, tests and notebooks: `load(["population=small", "seed=3"])`. Bad input of any
+    kind raises `ConfigError` (one line naming the key or file), never another exception.
     """
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from .config_files import check_files
 
-    register()
-    if GlobalHydra.instance().is_initialized():
-        GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=list(overrides))
+    parsed = parse_overrides(overrides)
+    check_files(parsed)  # every YAML file composition will read: size, aliases, syntax
+    overrides = list(overrides)
+    try:
+        cfg = _compose(overrides)
+    except Exception as error:  # Hydra's and OmegaConf's many kinds: all about the input
+        message = one_line(error)
+        if not any(override_key(o) and override_key(o) in message for o in overrides):
+            culprit = _culprit(overrides)
+            if culprit is not None:
+                message = f"{override_key(culprit)}: {shown(culprit)}: {message}"
+        raise ConfigError(message) from None
     return validate(cfg)

@@ -36,11 +36,23 @@ from mesa.discrete_space import FixedAgent, Network
 from omegaconf import DictConfig, OmegaConf
 
 from . import kernels, network, population, programs
-from .codes import (ADMISSIONS, ARRESTS, GANG_MEMBERSHIP, HOMICIDES, INCARCERATED,
-                    MAX_RUN_WEEKS, N_STATS,
-                    N_TALLIES, RELEASES,
-                    TALLY_INCARCERATED, TALLY_SPELLS, VIOLENT_OFFENCES, WEEKS_PER_YEAR,
-                    band_labels, weekly_retention)
+from .codes import (
+    ADMISSIONS,
+    ARRESTS,
+    GANG_MEMBERSHIP,
+    HOMICIDES,
+    INCARCERATED,
+    MAX_RUN_WEEKS,
+    N_STATS,
+    N_TALLIES,
+    RELEASES,
+    TALLY_INCARCERATED,
+    TALLY_SPELLS,
+    VIOLENT_OFFENCES,
+    WEEKS_PER_YEAR,
+    band_labels,
+    weekly_retention,
+)
 from .config import ConfigError, VpsimConfig, load, validate
 from .rng import run_key
 
@@ -315,8 +327,9 @@ class ViolencePreventionModel(mesa.Model):
                 bar.update(1)
                 rate = bar.format_dict.get("rate")
                 if rate and bar.n % 26 == 0 and not bar.disable:
-                    bar.set_postfix(residents=f"{self.config.population.size:,}",
-                                    resident_steps_per_s=f"{rate * self.config.population.size:.3g}")
+                    size = self.config.population.size
+                    bar.set_postfix(residents=f"{size:,}",
+                                    resident_steps_per_s=f"{rate * size:.3g}")
         if bar is not None:
             bar.close()
 

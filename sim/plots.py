@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,8 @@ import pandas as pd  # noqa: E402
 
 from . import codes, outcomes  # noqa: E402
 from .codes import WEEKS_PER_YEAR  # noqa: E402
-from .results import atomic_path  # noqa: E402
+from .io import atomic_path  # noqa: E402
+from .stats import paired_difference  # noqa: E402
 
 if TYPE_CHECKING:
     from .model import ViolencePreventionModel
@@ -32,7 +34,8 @@ def _save(fig, path: Path) -> None:
 
 def _shade_burn_in(ax, model: ViolencePreventionModel) -> None:
     if model.burn_in_weeks:
-        ax.axvspan(-model.burn_in_weeks / WEEKS_PER_YEAR, 0, color="0.9", label="burn-in (discarded)")
+        ax.axvspan(-model.burn_in_weeks / WEEKS_PER_YEAR, 0, color="0.9",
+                   label="burn-in (discarded)")
 
 
 def violence_and_incarceration(model: ViolencePreventionModel, path: Path) -> None:
@@ -125,8 +128,6 @@ def scenario_colors(scenarios) -> dict:
 
 def forest_plot(done, path: Path) -> None:
     """Paired differences from baseline with 95% intervals, one panel per outcome."""
-    from .report import paired_difference
-
     scenarios = sorted(s for s in done.scenario.unique() if s != "baseline")
     fig, axes = plt.subplots(1, len(FOREST_OUTCOMES), figsize=(4 * len(FOREST_OUTCOMES),
                                                                0.45 * len(scenarios) + 1.6),
@@ -179,8 +180,6 @@ def weekly_by_scenario(done, sweep_dir: Path, path: Path,
                        column: str = "violent_offences") -> None:
     """Weekly violence per scenario after burn-in: median over seeds, 10-90% band, and a
     marker where each program starts."""
-    import pandas as pd
-
     fig, ax = plt.subplots(figsize=(9, 5))
     colors = scenario_colors(done.scenario.unique())
     for scenario in sorted(done.scenario.unique(), key=lambda s: (s != "baseline", s)):
@@ -242,14 +241,12 @@ def by_sex_and_age(done, path: Path) -> None:
 
 def by_community(done, path: Path) -> None:
     """Violence by community (mean over seeds), communities ordered by baseline violence."""
-    import json as _json
-
     column = "violence_by_community_per_100k_per_year"
     if column not in done:
         return
     scenarios = sorted(done.scenario.unique(), key=lambda s: (s != "baseline", s))
     colors = scenario_colors(scenarios)
-    means = {s: np.mean([_json.loads(v) for v in done[done.scenario == s][column]], axis=0)
+    means = {s: np.mean([json.loads(v) for v in done[done.scenario == s][column]], axis=0)
              for s in scenarios}
     order = np.argsort(-means.get("baseline", next(iter(means.values()))))
     fig, ax = plt.subplots(figsize=(10, 4.5))

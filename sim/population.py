@@ -12,8 +12,14 @@ import networkx as nx
 import numpy as np
 
 from . import codes, kernels, network
-from .codes import (AGE_BAND_EDGES, LIFE_COURSE_STATES, MIN_AGE, N_RISK_FACTORS, RISK_FACTORS,
-                    RISK_FLAG, WEEKS_PER_YEAR)
+from .codes import (
+    AGE_BAND_EDGES,
+    LIFE_COURSE_STATES,
+    MIN_AGE,
+    N_RISK_FACTORS,
+    RISK_FACTORS,
+    WEEKS_PER_YEAR,
+)
 from .config import LifeCourseState, VpsimConfig
 from .rng import uniforms
 

@@ -27,12 +27,41 @@ import numpy as np
 from numba import njit
 
 from . import rng
-from .catalogue import (COLLECTIVE_EFFICACY, COMMUNITY, EXPOSED, INDIVIDUAL, KINDS,
-                        POLICE_PRESENCE, PROGRAM_DELIVERY, PUPILS, SYSTEM, VIOLENT_OFFENDING)
-from .codes import (COMPLETER, DEAD, DECLINED, DROPOUT, INCARCERATED, JUSTICE_STATES, MIN_AGE,
-                    N_COMMUNITY_STATS, N_PROGRAM_STATS, NEVER, RISK_FLAG, SEXES, TARGET_FREE,
-                    TARGET_INCARCERATED, TARGET_RELEASED, WAITLISTED, WEEKS_PER_YEAR,
-                    age_in_years, band_labels, decay_rate, horizon)
+from .catalogue import (
+    COLLECTIVE_EFFICACY,
+    COMMUNITY,
+    EXPOSED,
+    INDIVIDUAL,
+    KINDS,
+    POLICE_PRESENCE,
+    PROGRAM_DELIVERY,
+    PUPILS,
+    SYSTEM,
+    VIOLENT_OFFENDING,
+)
+from .codes import (
+    COMPLETER,
+    DEAD,
+    DECLINED,
+    DROPOUT,
+    INCARCERATED,
+    JUSTICE_STATES,
+    MIN_AGE,
+    N_COMMUNITY_STATS,
+    N_PROGRAM_STATS,
+    NEVER,
+    RISK_FLAG,
+    SEXES,
+    TARGET_FREE,
+    TARGET_INCARCERATED,
+    TARGET_RELEASED,
+    WAITLISTED,
+    WEEKS_PER_YEAR,
+    age_in_years,
+    band_labels,
+    decay_rate,
+    horizon,
+)
 from .config import ProgramConfig, VpsimConfig
 from .population import risk_score
 from .rng import uniform, uniforms

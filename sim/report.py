@@ -1,10 +1,20 @@
 """Sweep aggregation and the comparison report planners read.
 
-`vpsim-report SWEEP_DIR` (also run at the end of every multirun by `ReportCallback`) reads every
-run directory under SWEEP_DIR into `sweep.parquet` (one row per run: scenario, seed, overrides,
-config hash, status, every summary number) and writes `report.md`: for each outcome, each
+`vpsim-report SWEEP_DIR` (also run at the end of every multirun by `sim.cli.ReportCallback`)
+reads every run directory under SWEEP_DIR into `sweep.parquet` (one row per run: scenario, seed,
+overrides, config hash, status, every summary number) and writes `report.md`: for each outcome, each
 scenario's mean with a 95% interval, and its paired difference from `baseline` over the seeds
 both ran (common random numbers) with a 95% t-interval.
+
+Only complete runs whose files still match their `complete.json` are reported; a failed,
+incomplete or damaged run (its `summary.json` or `timeseries.parquet` edited, truncated or
+missing) is listed by name with the reason, and the others are reported. Every output of a
+pass is written to a staging folder first, then the previous pass's outputs are removed
+(`report.md` first) and the new ones moved in (`report.md` last): the folder never holds report
+files of two passes.
+
+Exit codes: 0 report written (it lists any run that did not complete); 1 no report (a full disk);
+2 bad arguments (not a sweep folder, or one with no run in it).
 """
 
 from __future__ import annotations
@@ -12,15 +22,32 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import secrets
+import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
-from .results import FAILURE, SUMMARY, atomic_path, write_parquet
+from . import plots
+from .io import (
+    DiskFullError,
+    atomic_path,
+    is_disk_full,
+    remove_stale_temporary_files,
+    write_parquet,
+)
+from .results import COMPLETE, FAILURE, SUMMARY, run_status
+from .stats import cost_per_averted, mean_interval, paired_difference
+
+TABLE = "sweep.parquet"
+REPORT = "report.md"
+FIGURES = ("weekly_violence.png", "forest_plot.png", "cost_effectiveness.png",
+           "by_sex_and_age.png", "by_community.png")
+OUTPUTS = (REPORT, TABLE, *FIGURES)
+STAGING_PREFIX = ".report-"
 
 REPORT_OUTCOMES = (
     ("violent_incidents_per_100k_per_year", "Violent incidents per 100,000 a year"),
@@ -47,91 +74,71 @@ def _flatten(prefix: str, value, out: dict) -> None:
 
 def _overrides(run_dir: Path) -> str:
     path = run_dir / ".hydra" / "overrides.yaml"
-    if not path.exists():
+    try:
+        overrides = yaml.safe_load(path.read_text()) if path.exists() else []
+        return ",".join(str(o) for o in overrides or [])
+    except (OSError, yaml.YAMLError, TypeError):
         return ""
-    return ",".join(yaml.safe_load(path.read_text()) or [])
+
+
+def _run_dirs(sweep_dir: Path) -> list[Path]:
+    """Folders under `sweep_dir` that a job wrote (hidden ones, such as staging, left out)."""
+    marks = (SUMMARY, FAILURE, COMPLETE)
+    found = []
+    for p in [sweep_dir, *sorted(sweep_dir.rglob("*"))]:
+        if p != sweep_dir and any(part.startswith(".") for part in
+                                  p.relative_to(sweep_dir).parts):
+            continue
+        if p.is_dir() and ((p / ".hydra").is_dir() or any((p / m).exists() for m in marks)):
+            found.append(p)
+    return found
 
 
 def aggregate(sweep_dir: Path) -> pd.DataFrame:
-    """One row per run directory under `sweep_dir` (complete, failed, or incomplete)."""
+    """One row per run directory under `sweep_dir`: complete, failed, damaged or incomplete."""
+    sweep_dir = Path(sweep_dir)
     rows = []
-    for run_dir in sorted(p for p in Path(sweep_dir).rglob("*") if p.is_dir()
-                          and ((p / ".hydra").is_dir() or (p / SUMMARY).exists()
-                               or (p / FAILURE).exists())):
+    for run_dir in _run_dirs(sweep_dir):
         row = {"run_dir": str(run_dir.relative_to(sweep_dir)), "overrides": _overrides(run_dir)}
-        if (run_dir / SUMMARY).exists():
-            summary = json.loads((run_dir / SUMMARY).read_text())
+        status, why = run_status(run_dir)
+        summary = None
+        if status == "complete":
+            try:
+                summary = json.loads((run_dir / SUMMARY).read_text())
+                if not isinstance(summary, dict):
+                    raise ValueError("not a JSON object")
+            except (OSError, ValueError) as error:
+                status, why = "damaged", f"{SUMMARY} is unreadable ({error})"
+        if status == "complete":
             row["status"] = "complete"
             row["error"] = None
             _flatten("", summary, row)
-        elif (run_dir / FAILURE).exists():
-            failure = json.loads((run_dir / FAILURE).read_text())
-            row.update(status="failed", error=failure.get("error"),
-                       config_hash=failure.get("config_hash"))
+            row["status"], row["run_dir"] = "complete", str(run_dir.relative_to(sweep_dir))
         else:
-            row.update(status="incomplete", error="no summary.json: killed or still running")
+            row.update(status=status, error=why)
+            if status == "failed":
+                try:
+                    row["config_hash"] = json.loads((run_dir / FAILURE).read_text()).get(
+                        "config_hash")
+                except (OSError, ValueError, AttributeError):
+                    pass
         config = run_dir / ".hydra" / "config.yaml"
         if "scenario" not in row and config.exists():
-            resolved = yaml.safe_load(config.read_text()) or {}
-            row["scenario"] = (resolved.get("scenario") or {}).get("name")
-            row["seed"] = resolved.get("seed")
+            try:
+                resolved = yaml.safe_load(config.read_text()) or {}
+                row["scenario"] = (resolved.get("scenario") or {}).get("name")
+                row["seed"] = resolved.get("seed")
+            except (OSError, yaml.YAMLError, AttributeError):
+                pass
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def mean_interval(values) -> tuple[float, float, float]:
-    """Mean and 95% t-interval (nan bounds with fewer than two values)."""
-    x = np.asarray([v for v in values if v is not None and not pd.isna(v)], float)
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    if x.size < 2:
-        return m, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return m, m - half, m + half
-
-
-def paired_difference(df: pd.DataFrame, outcome: str, scenario: str,
-                      baseline: str = "baseline") -> tuple[float, float, float, int]:
-    """Mean difference scenario - baseline over the seeds both completed, with a 95% interval."""
-    done = df[df.status == "complete"]
-    a = done[done.scenario == scenario].set_index("seed")[outcome]
-    b = done[done.scenario == baseline].set_index("seed")[outcome]
-    seeds = a.index.intersection(b.index)
-    m, lo, hi = mean_interval((a[seeds] - b[seeds]).tolist())
-    return m, lo, hi, len(seeds)
-
-
-def cost_per_averted(df: pd.DataFrame, scenario: str, outcome: str, baseline: str = "baseline",
-                     resamples: int = 2000) -> tuple[float, float, float, float]:
-    """Extra cost (programs + incarceration) per event averted against baseline.
-
-    Paired by seed; events averted = (baseline rate - scenario rate) per 100,000 a year x
-    residents x years. Returns (cost per event averted, 95% bootstrap interval over seeds,
-    events averted in total over the seeds). The ratio is nan when nothing is averted.
-    """
-    done = df[df.status == "complete"]
-    a = done[done.scenario == scenario].set_index("seed")
-    b = done[done.scenario == baseline].set_index("seed")
-    seeds = a.index.intersection(b.index)
-    if len(seeds) == 0:
-        return math.nan, math.nan, math.nan, math.nan
-    scale = (a.loc[seeds, "residents"] * a.loc[seeds, "years"] / 1e5).to_numpy(float)
-    averted = (b.loc[seeds, outcome] - a.loc[seeds, outcome]).to_numpy(float) * scale
-    extra = (a.loc[seeds, "cost_total"] - b.loc[seeds, "cost_total"]).to_numpy(float)
-
-    def ratio(idx):
-        n = averted[idx].sum()
-        return extra[idx].sum() / n if n > 0 else math.nan
-
-    point = ratio(np.arange(len(seeds)))
-    rng = np.random.default_rng(0)  # fixed: the interval is a property of the sweep
-    boot = np.array([ratio(rng.integers(0, len(seeds), len(seeds)))
-                     for _ in range(resamples)]) if len(seeds) > 1 else np.array([math.nan])
-    boot = boot[np.isfinite(boot)]
-    lo, hi = (np.percentile(boot, [2.5, 97.5]) if boot.size > resamples // 2
-              else (math.nan, math.nan))
-    return float(point), float(lo), float(hi), float(averted.sum())
+def repeated_seeds(done: pd.DataFrame) -> bool:
+    """More than one complete run of a scenario with the same seed (the sweep varies more)."""
+    if done.empty or "seed" not in done or "scenario" not in done:
+        return False
+    return bool(done.duplicated(["scenario", "seed"]).any())
 
 
 def _fmt(x: float) -> str:
@@ -142,18 +149,37 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def report_markdown(df: pd.DataFrame, sweep_dir: Path) -> str:
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def report_markdown(df: pd.DataFrame, sweep_dir: Path, figures_dir: Path | None = None,
+                    notes: list[str] = ()) -> str:
     done = df[df.status == "complete"]
     failed = df[df.status != "complete"]
+    counts = ", ".join(f"{int((df.status == s).sum())} {s}" for s in
+                       ("failed", "damaged", "incomplete") if s != "damaged"
+                       or (df.status == s).any())
     lines = [f"# vpsim sweep report: `{sweep_dir}`", "",
-             f"{len(df)} runs: {len(done)} complete, {int((df.status == 'failed').sum())} "
-             f"failed, {int((df.status == 'incomplete').sum())} incomplete.", ""]
+             f"{len(df)} runs: {len(done)} complete, {counts}.", ""]
     if len(failed):
-        lines += ["## Runs that did not complete", "", "| run | status | error |", "|---|---|---|"]
-        lines += [f"| {r.run_dir} | {r.status} | {r.error} |" for r in failed.itertuples()]
+        lines += ["## Runs that did not complete", "",
+                  "Not used below. failed: the latest attempt failed; damaged: its files no "
+                  "longer match the `complete.json` written with them; incomplete: killed, "
+                  "still running, or written by an older vpsim. Run the sweep again to redo "
+                  "them.", "", "| run | status | why |", "|---|---|---|"]
+        lines += [f"| {_cell(r.run_dir)} | {r.status} | {_cell(r.error)} |"
+                  for r in failed.itertuples()]
         lines.append("")
-    scenarios = sorted(done.scenario.dropna().unique(), key=lambda s: (s != "baseline", s))
-    has_baseline = "baseline" in scenarios
+    scenarios = sorted(done.scenario.dropna().unique(), key=lambda s: (s != "baseline", s)) \
+        if "scenario" in done else []
+    repeated = repeated_seeds(done)
+    if repeated:
+        lines += ["Some scenario has more than one complete run with the same seed: the sweep "
+                  "varies more than scenario and seed. Means are over all of a scenario's "
+                  "runs; no difference is paired by seed.", ""]
+    lines += [f"{note}" for note in notes] + ([""] if notes else [])
+    has_baseline = "baseline" in scenarios and not repeated
     for outcome, title in REPORT_OUTCOMES:
         if outcome not in done:
             continue
@@ -190,37 +216,124 @@ def report_markdown(df: pd.DataFrame, sweep_dir: Path) -> str:
             lines.append(f"| {scenario} | {_fmt(vn)} | {_fmt(v)} | [{_fmt(vlo)}, {_fmt(vhi)}] "
                          f"| {_fmt(hn)} | {_fmt(h)} | [{_fmt(hlo)}, {_fmt(hhi)}] |")
         lines.append("")
-    figures = [f for f in ("weekly_violence.png", "forest_plot.png", "cost_effectiveness.png",
-                           "by_sex_and_age.png", "by_community.png")
-               if (sweep_dir / f).exists()]
+    figures = [f for f in FIGURES if (Path(figures_dir or sweep_dir) / f).exists()]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     return "\n".join(lines)
+
+
+def _draw(figure, *args, notes: list[str]) -> None:
+    """One figure of the report; one that cannot be drawn is left out with a note."""
+    try:
+        figure(*args)
+    except DiskFullError:
+        raise
+    except Exception as error:
+        if is_disk_full(error):
+            raise DiskFullError(args[-1]) from error
+        notes.append(f"Figure {Path(args[-1]).name} could not be drawn: "
+                     f"{type(error).__name__}: {error}")
+
+
+def _swap_in(staging: Path, sweep_dir: Path) -> None:
+    """Replace the previous pass's outputs by the staged ones: report.md out first, in last."""
+    for name in OUTPUTS:  # the index first: no report.md ever points at another pass's files
+        (sweep_dir / name).unlink(missing_ok=True)
+    for name in reversed(OUTPUTS):
+        if (staging / name).exists():
+            os.replace(staging / name, sweep_dir / name)
+
+
+def remove_stale_staging(sweep_dir: Path) -> None:
+    """Staging folders and temporary files a killed report left behind."""
+    for p in Path(sweep_dir).glob(f"{STAGING_PREFIX}*.tmp"):
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+    remove_stale_temporary_files(sweep_dir)
 
 
 def write_report(sweep_dir: Path) -> tuple[Path, Path]:
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"{sweep_dir}: no such sweep directory")
+    remove_stale_staging(sweep_dir)
     df = aggregate(sweep_dir)
     if df.empty:
         raise ValueError(f"{sweep_dir}: no run directory found under it")
-    table = sweep_dir / "sweep.parquet"
-    write_parquet(table, df)
-    done = df[df.status == "complete"]
-    if "baseline" in set(done.get("scenario", [])) and done.scenario.nunique() > 1:
-        from . import plots
-        plots.forest_plot(done, sweep_dir / "forest_plot.png")
-        plots.cost_effectiveness_plane(done, sweep_dir / "cost_effectiveness.png")
-    if len(done):
-        from . import plots
-        plots.weekly_by_scenario(done, sweep_dir, sweep_dir / "weekly_violence.png")
-        plots.by_sex_and_age(done, sweep_dir / "by_sex_and_age.png")
-        plots.by_community(done, sweep_dir / "by_community.png")
-    report = sweep_dir / "report.md"
-    with atomic_path(report) as tmp:
-        tmp.write_text(report_markdown(df, sweep_dir))
-    return table, report
+    staging = sweep_dir / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    try:
+        staging.mkdir()
+        write_parquet(staging / TABLE, df)
+        done = df[df.status == "complete"]
+        notes: list[str] = []
+        if len(done):
+            if ("baseline" in set(done.scenario) and done.scenario.nunique() > 1
+                    and not repeated_seeds(done)):
+                _draw(plots.forest_plot, done, staging / "forest_plot.png", notes=notes)
+                _draw(plots.cost_effectiveness_plane, done, staging / "cost_effectiveness.png",
+                      notes=notes)
+            _draw(plots.weekly_by_scenario, done, sweep_dir, staging / "weekly_violence.png",
+                  notes=notes)
+            _draw(plots.by_sex_and_age, done, staging / "by_sex_and_age.png", notes=notes)
+            _draw(plots.by_community, done, staging / "by_community.png", notes=notes)
+        with atomic_path(staging / REPORT) as tmp:
+            tmp.write_text(report_markdown(df, sweep_dir, staging, notes))
+        _swap_in(staging, sweep_dir)
+    except OSError as error:
+        if is_disk_full(error):  # named where it was going: the staging folder is gone
+            path = Path(getattr(error, "path", None) or getattr(error, "filename", None)
+                        or staging)
+            raise DiskFullError(sweep_dir / path.name if path.parent == staging
+                                else sweep_dir) from error
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sweep_dir / TABLE, sweep_dir / REPORT
+
+
+def comparison_config(scenario: str, population: str, seed: int, overrides=()):
+    """A scenario file's config on `population`: its programs, sized for the reference profile
+    (`catalogue.REFERENCE_PROFILE`), resized (places with residents, covered communities with
+    communities)."""
+    from .catalogue import REFERENCE_PROFILE, resized_for
+    from .config import load, validate
+
+    reference = load([f"population={REFERENCE_PROFILE}"]).population
+    config = load([f"population={population}", f"scenario={scenario}", f"seed={seed}",
+                   "progress=false", *overrides])
+    config.scenario.programs = {key: resized_for(p, config.population, reference)
+                                for key, p in config.scenario.programs.items()}
+    return validate(config)
+
+
+def run_comparison(scenarios, replicates: int, population: str = "small", seed: int = 0,
+                   overrides=(), on_run=None) -> pd.DataFrame:
+    """Run each scenario in this process with seeds seed .. seed + replicates - 1 (paired
+    across scenarios: common random numbers); one row per run, as `aggregate` makes from a
+    sweep (for the app's compare panel; a sweep is the way for anything larger)."""
+    from .model import ViolencePreventionModel
+    from .outcomes import summary
+
+    runs = [(name, seed + k) for name in scenarios for k in range(replicates)]
+    rows = []
+    for done, (name, run_seed) in enumerate(runs):
+        model = ViolencePreventionModel(comparison_config(name, population, run_seed,
+                                                          overrides))
+        model.run()
+        row = pd.json_normalize(summary(model)).iloc[0].to_dict()
+        row.update(run_dir=f"{name} seed {run_seed}", status="complete", error=None)
+        rows.append(row)
+        if on_run is not None:
+            on_run(done + 1, len(runs))
+    return pd.DataFrame(rows)
+
+
+def print_summary(df: pd.DataFrame, table: Path, report: Path) -> None:
+    counts = df.status.value_counts().to_dict()
+    print(f"vpsim-report: {len(df)} runs ({', '.join(f'{v} {k}' for k, v in counts.items())})")
+    for r in df[df.status != "complete"].itertuples():
+        print(f"  {r.status}: {r.run_dir}: {r.error}")
+    print(f"table: {table}\nreport: {report}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -230,39 +343,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         table, report = write_report(args.sweep_dir)
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(f"vpsim-report: {error}")
-    df = pd.read_parquet(table)
-    counts = df.status.value_counts().to_dict()
-    print(f"vpsim-report: {len(df)} runs ({', '.join(f'{v} {k}' for k, v in counts.items())})")
-    for r in df[df.status == "failed"].itertuples():
-        print(f"  failed: {r.run_dir}: {r.error}")
-    print(f"table: {table}\nreport: {report}")
-
-
-try:
-    from hydra.experimental.callback import Callback
-except ImportError:  # pragma: no cover
-    Callback = object
-
-
-class ReportCallback(Callback):
-    """Compile the kernels once before a multirun's jobs start (numba caches them, so jobs
-    load instead of each compiling); aggregate and report the sweep when it ends."""
-
-    def on_multirun_start(self, config, **kwargs) -> None:
-        from .config import VpsimConfig
-        from .model import ViolencePreventionModel
-
-        warm = VpsimConfig()
-        warm.population.size, warm.population.communities = 1000, 2
-        warm.years, warm.burn_in_years = 1, 0
-        ViolencePreventionModel(warm).run(weeks=1)
-
-    def on_multirun_end(self, config, **kwargs) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        try:
-            table, report = write_report(sweep_dir)
-            print(f"vpsim-report: {report}")
-        except Exception as error:  # the runs are safe on disk; say why the report is not
-            print(f"vpsim-report: no report for {sweep_dir}: {error}", file=sys.stderr)
+    except DiskFullError as error:
+        print(f"vpsim-report: {error}", file=sys.stderr)
+        sys.exit(1)
+    except (FileNotFoundError, ValueError) as error:  # not a sweep folder, or an empty one
+        print(f"vpsim-report: {error}", file=sys.stderr)
+        sys.exit(2)
+    print_summary(pd.read_parquet(table), table, report)

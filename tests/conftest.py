@@ -5,9 +5,11 @@ parameters. Never assert on a number that depends on the calibrated defaults in 
 they change.
 """
 
-import pytest
+import sys
 
+import pytest
 from helpers import TinyWorld, small_config
+
 from sim.config import VpsimConfig
 
 
@@ -21,3 +23,28 @@ def tiny_world():
 def small_cfg() -> VpsimConfig:
     """Schema defaults at 2,000 residents in 4 communities, 1 + 2 years, seed 0."""
     return small_config()
+
+
+@pytest.fixture
+def in_process(monkeypatch, tmp_path):
+    """`vpsim ARGS` run in this process (a monkeypatch reaches it; no interpreter start-up), in
+    `cwd` (default: the test's empty folder); returns the exit code."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+
+    def run(*args, cwd=None):
+        from sim import cli
+
+        monkeypatch.chdir(cwd or tmp_path)
+        GlobalHydra.instance().clear()
+        monkeypatch.setattr(sys, "argv", ["vpsim", *args])
+        try:
+            cli.main()
+        except SystemExit as stop:
+            return stop.code
+        finally:
+            GlobalHydra.instance().clear()
+        return 0
+
+    return run

@@ -17,10 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-from sim import kernels, population, programs
-from sim.codes import (AGE_BAND_EDGES, INCARCERATED, N_RISK_FACTORS, N_STATS, N_TALLIES, NEVER,
-                       SUPERVISED,
-                       TALLY_INCARCERATED, TALLY_SPELLS, WEEKS_PER_YEAR)
+from sim import kernels, population, programs, stats
+from sim.codes import (
+    AGE_BAND_EDGES,
+    INCARCERATED,
+    N_RISK_FACTORS,
+    N_STATS,
+    N_TALLIES,
+    NEVER,
+    SUPERVISED,
+    TALLY_INCARCERATED,
+    TALLY_SPELLS,
+    WEEKS_PER_YEAR,
+)
 from sim.config import VpsimConfig
 from sim.kernels import params_from_config
 from sim.rng import run_key
@@ -197,13 +206,13 @@ import json, sys
 from sim.config import load
 from sim.model import ViolencePreventionModel
 from sim import outcomes
-from sim.results import _json_safe
+from sim.io import json_safe
 out = {{}}
 for seed in {seeds!r}:
     cfg = load({overrides!r} + [f"seed={{seed}}"])
     model = ViolencePreventionModel(cfg)
     model.run()
-    out[str(seed)] = _json_safe(outcomes.summary(model))
+    out[str(seed)] = json_safe(outcomes.summary(model))
 print(json.dumps(out, sort_keys=True))
 """
 
@@ -230,11 +239,7 @@ def program_overrides(name: str, **settings) -> list[str]:
 
 def paired_interval(differences, level: float = 0.95) -> tuple[float, float]:
     """t-interval of the mean of per-seed paired differences (program minus baseline)."""
-    from scipy import stats
-
-    d = np.asarray(differences, np.float64)
-    n = d.size
-    if n < 2:
+    if len(differences) < 2:
         raise ValueError("a paired interval needs at least two seeds")
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / np.sqrt(n)
-    return float(d.mean() - half), float(d.mean() + half)
+    _, lo, hi = stats.mean_interval(differences, level)
+    return lo, hi

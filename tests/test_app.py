@@ -13,13 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import solara
+from helpers import PYTHON
 from matplotlib.colors import to_rgb
 
-from helpers import PYTHON
-from sim import app
 from sim import catalogue as kinds
+from sim import report
+from sim.app import classroom
+from sim.app import page as app
 from sim.catalogue import KINDS as PROGRAM_KINDS
-from sim.codes import (INCARCERATED, TALLY_INCARCERATED)
+from sim.codes import INCARCERATED, TALLY_INCARCERATED
+from sim.config import CONFIG_DIR
 
 SHORT = ("burn_in_years=2", "years=3")  # for runs that need not be the real thing
 
@@ -89,14 +92,14 @@ def size_sliders(rc) -> dict:
 
 def test_controls_are_built_from_the_program_catalogue(viz):
     _, rc = viz
-    reference = app.profile(app.REFERENCE_PROFILE)
+    reference = classroom.profile(classroom.REFERENCE_PROFILE)
     assert [lv.kind for lv in app.levers()] == list(PROGRAM_KINDS)
     for lever in app.levers():
         assert checkbox(rc, lever.kind).v_model is False
     sliders = size_sliders(rc)
     for kind, slider in sliders.items():
         lever = next(lv for lv in app.levers() if lv.kind == kind)
-        program = app.catalogue()[kind]  # as scenarios/<kind>.yaml sizes it for the city
+        program = classroom.catalogue()[kind]  # as scenarios/<kind>.yaml sizes it for the city
         assert slider.v_model == lever.default_size and slider.max == lever.max_size
         if lever.level == "individual":
             assert abs(slider.v_model * reference.size / kinds.PER_10K - program.capacity) \
@@ -216,28 +219,28 @@ def test_policy_and_baseline_share_the_burn_in_then_part():
 
 
 def test_sizes_and_budget_follow_the_lever_units():
-    small, city = app.profile("small"), app.profile(app.REFERENCE_PROFILE)
+    small, city = classroom.profile("small"), classroom.profile(classroom.REFERENCE_PROFILE)
     for lever in app.levers():
-        program = app.sized_program(lever.kind, max(1, lever.default_size), small)
+        program = classroom.sized_program(lever.kind, max(1, lever.default_size), small)
         if lever.level == "individual":
             assert program.capacity == round(lever.default_size * small.size / kinds.PER_10K)
-            cost = app.planned_cost_per_year(program, small)
+            cost = classroom.planned_cost_per_year(program, small)
             assert cost == pytest.approx(52 * (program.capacity * program.cost_per_participant_week
                                                + program.cost_per_week))
         elif lever.level == "community":
             assert program.targeting.most_violent_communities == max(
                 1, round(lever.default_size / 100 * small.communities))
     # The default sizes reproduce the scenario files on the city they were written for.
-    for kind, program in app.catalogue().items():
+    for kind, program in classroom.catalogue().items():
         lever = next(lv for lv in app.levers() if lv.kind == kind)
         if lever.unit is None:
             continue
-        resized = app.resized_for(program, city)
+        resized = kinds.resized_for(program, city, classroom.profile("city"))
         assert resized.capacity == program.capacity
         assert (resized.targeting.most_violent_communities
                 == program.targeting.most_violent_communities)
     with pytest.raises(ValueError, match="cbt_youth_size = 0 is out of range"):
-        app.sized_program("cbt_youth", 0, small)
+        classroom.sized_program("cbt_youth", 0, small)
 
 
 def test_unknown_control_is_refused_by_name():
@@ -267,7 +270,7 @@ def test_outcomes_by_sex_and_age_are_redrawn_each_quarter():
     model.step()
     first = app.by_sex_and_age_png(model)
     assert first.startswith(b"\x89PNG")
-    for _ in range(app.WINDOW_WEEKS - 1):
+    for _ in range(classroom.WINDOW_WEEKS - 1):
         model.step()
     assert app.by_sex_and_age_png(model) is first  # still the first quarter
     model.step()
@@ -275,15 +278,15 @@ def test_outcomes_by_sex_and_age_are_redrawn_each_quarter():
 
 
 def test_compare_runs_paired_seeds_and_reports_differences():
-    runs = app.compare(["baseline", "reentry_employment"], 2, seed=5, overrides=SHORT)
+    runs = report.run_comparison(["baseline", "reentry_employment"], 2, seed=5, overrides=SHORT)
     assert sorted(zip(runs.scenario, runs.seed)) == [
         ("baseline", 5), ("baseline", 6), ("reentry_employment", 5), ("reentry_employment", 6)]
-    small = app.profile("small")
-    file_capacity = app.catalogue()["reentry_employment"].capacity
-    city = app.profile(app.REFERENCE_PROFILE)
+    small = classroom.profile("small")
+    file_capacity = classroom.catalogue()["reentry_employment"].capacity
+    city = classroom.profile(classroom.REFERENCE_PROFILE)
     planned = runs[runs.scenario == "reentry_employment"]
     assert (planned["programs.reentry_employment.participants"] > 0).all()
-    config = app.compare_config("reentry_employment", "small", 5, SHORT)
+    config = report.comparison_config("reentry_employment", "small", 5, SHORT)
     assert config.scenario.programs["reentry_employment"].capacity == round(
         file_capacity * small.size / city.size)
     text = app.compare_report(runs)
@@ -295,7 +298,7 @@ def test_compare_runs_paired_seeds_and_reports_differences():
 def test_compare_panel_offers_every_scenario_file(viz):
     _, rc = viz
     rc.find(v.Tabs).widget.v_model = 1  # the compare page
-    names = [p.stem for p in (app.CONFIG_DIR / "scenario").glob("*.yaml")]
+    names = [p.stem for p in (CONFIG_DIR / "scenario").glob("*.yaml")]
     select = rc.find(v.Select, label="Scenarios").widget
     assert sorted(select.items) == sorted(names)
     assert "Run comparison" in [b.children[0] for b in rc.find(v.Btn).widgets if b.children]
@@ -317,7 +320,7 @@ def test_a_week_renders_in_well_under_a_second(viz):
 
 
 def run_cli(*args, timeout=60):
-    return subprocess.run([PYTHON, "-m", "sim.app_cli", *args], capture_output=True, text=True,
+    return subprocess.run([PYTHON, "-m", "sim.app.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 

@@ -14,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from helpers import PYTHON, REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,7 +37,7 @@ def free_port() -> int:
 def server(tmp_path_factory):
     port = free_port()
     log = (tmp_path_factory.mktemp("app") / "server.log").open("w")
-    process = subprocess.Popen([PYTHON, "-m", "sim.app_cli", "--port", str(port)], cwd=REPO,
+    process = subprocess.Popen([PYTHON, "-m", "sim.app.cli", "--port", str(port)], cwd=REPO,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 90
@@ -76,7 +75,7 @@ def image_sources(page) -> list[str]:
 
 
 def test_page_loads_a_program_switches_on_and_the_series_move(server, tmp_path):
-    from sim import app
+    from sim.app import page as app
 
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)

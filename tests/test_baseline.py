@@ -40,13 +40,13 @@ def flat(value, prefix: str = "") -> dict:
 
 def current(overrides: list[str]) -> dict:
     from sim.config import load
+    from sim.io import json_safe
     from sim.model import ViolencePreventionModel
     from sim.outcomes import summary
-    from sim.results import _json_safe
 
     model = ViolencePreventionModel(load([*overrides, "progress=false", "figures=false"]))
     model.run()
-    numbers = flat(_json_safe(summary(model)))
+    numbers = flat(json_safe(summary(model)))
     return {k: v for k, v in numbers.items() if k.split(".")[0] not in NOT_COMPARED}
 
 

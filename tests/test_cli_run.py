@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import VPSIM, WEEKS_PER_YEAR
 from PIL import Image
 
-from helpers import VPSIM, WEEKS_PER_YEAR
 from sim import codes
 from sim.cli import HEADLINE
 from sim.codes import STAT_NAMES
@@ -151,3 +151,25 @@ def test_figures_are_valid_png_files(run):
 def test_run_directory_holds_no_temporary_files(run):
     leftovers = [p.name for p in run.dir.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_complete_json_is_written_last_with_the_digests_of_the_results(run):
+    import hashlib
+
+    record = json.loads((run.dir / "complete.json").read_text())
+    assert record["config_hash"] == run.summary["config_hash"]
+    for name in ("summary.json", "timeseries.parquet"):
+        assert record["sha256"][name] == hashlib.sha256((run.dir / name).read_bytes()).hexdigest()
+    newest = max(p.stat().st_mtime_ns for p in run.dir.iterdir() if p.is_file()
+                 and p.name != "cli.log")
+    assert (run.dir / "complete.json").stat().st_mtime_ns == newest
+
+
+def test_outputs_are_readable_by_colleagues_under_the_usual_umask(run):
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in run.dir.iterdir():
+        if p.is_file():
+            assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask, p.name

@@ -5,8 +5,8 @@ import subprocess
 from dataclasses import fields
 
 import pytest
-
 from helpers import VPSIM
+
 from sim.config import ConfigError, JusticeConfig, PopulationConfig, VpsimConfig, load, validate
 from sim.model import ViolencePreventionModel
 
@@ -146,3 +146,138 @@ def test_cli_config_error_with_a_hydra_run_dir_is_one_line_and_writes_nothing(tm
     assert key in lines[0]
     assert not run_dir.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+# --- issue 10: bad input that got through, or came out as a traceback ---------------------------
+
+def test_exit_code_of_a_config_error_is_2(tmp_path):
+    done = run_cli(["population.size=-5"], tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("vpsim: config error: population.size")
+
+
+@pytest.mark.parametrize("override, key", [
+    ("+foo=1", "foo"),
+    ("+population.szie=1000", "population.szie"),
+    ("++population.szie=1000", "population.szie"),
+    ("+scenario.programs_extra=1", "scenario.programs_extra"),
+])
+def test_an_unknown_key_is_refused_by_name_even_with_plus(override, key):
+    with pytest.raises(ConfigError) as caught:
+        load(["population=small", override])
+    assert_one_line_naming(caught.value, key, "unknown key")
+
+
+def test_removing_a_key_of_the_schema_is_refused_by_name():
+    for override, key in (("~seed", "seed"), ("~population", "population"),
+                          ("~behaviour.peer_contagion", "behaviour.peer_contagion")):
+        with pytest.raises(ConfigError) as caught:
+            load([override])
+        assert_one_line_naming(caught.value, key)
+    # A program of the scenario may be removed (the scenario then runs without it).
+    cfg = load(["scenario=cbt_youth", "~scenario.programs.cbt_youth"])
+    assert cfg.scenario.programs == {}
+
+
+@pytest.mark.parametrize("override, key", [
+    ("seed=1,2", "seed"),  # a sweep in a single run
+    ("population.name=é", "population.name"),  # unquoted unicode: Hydra's lexer said "^"
+    ("seed=" + "9" * 100_000, "seed"),  # Python refuses to convert it: a ValueError
+    ("population.name=" + "a" * 300, "population.name"),
+    ("population=[1,2]", "population"),  # a TypeError inside Hydra
+    ("population=null", "population"),  # a ValueError inside Hydra
+    ("justice=null", "justice"),
+    ("seed=${oc.env:HOME}", "seed"),
+    ("seed", "seed"),
+])
+def test_bad_overrides_are_one_short_line_naming_the_key(override, key):
+    with pytest.raises(ConfigError) as caught:
+        load([override])
+    message = str(caught.value)
+    assert_one_line_naming(caught.value, key)
+    assert message.startswith(key), message
+    assert len(message) < 400, message
+
+
+@pytest.mark.parametrize("overrides", [
+    "population=small",  # a string: Python would iterate over its characters
+    [1],
+    [None],
+    [b"seed=1"],
+    None,
+    {"seed": 1},
+    [""],
+    ["="],
+])
+def test_load_refuses_what_is_not_a_list_of_overrides_with_a_config_error(overrides):
+    with pytest.raises(ConfigError) as caught:
+        load(overrides)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("override, key", [
+    ("population.name=../../../../x", "population.name"),
+    ("population.name=a/b", "population.name"),
+    ("scenario.name=..", "scenario.name"),
+    ("scenario.name=''", "scenario.name"),
+    ("sweep_name=", "sweep_name"),
+    ("sweep_name=../../etc", "sweep_name"),
+    ("sweep_name=.hidden", "sweep_name"),
+])
+def test_names_that_become_folder_names_must_be_plain(override, key):
+    with pytest.raises(ConfigError) as caught:
+        load([override])
+    assert_one_line_naming(caught.value, key, "not a plain name", "letters, digits")
+
+
+def test_plain_names_are_accepted():
+    cfg = load(["population.name=city-2.v_3", "scenario.name=Plan_A", "sweep_name=x.y-z"])
+    assert (cfg.population.name, cfg.scenario.name, cfg.sweep_name) == (
+        "city-2.v_3", "Plan_A", "x.y-z")
+
+
+def test_a_seed_of_any_size_is_refused_without_overflow():
+    with pytest.raises(ConfigError) as caught:
+        load(["seed=" + "9" * 1000])
+    assert_one_line_naming(caught.value, "seed", "out of range")
+    assert len(str(caught.value)) < 200
+
+
+CLI_REFUSALS = [
+    (["population.name=../../../../x"], "population.name"),
+    (["hydra.run.dir="], "hydra.run.dir"),
+    (["hydra.run.dir=."], "hydra.run.dir"),
+    (["hydra.run.dir=a/../../x"], "hydra.run.dir"),
+    (["hydra.run.dir=/proc/vpsim-test/run"], "hydra.run.dir"),
+    (["+foo=1"], "foo"),
+    (["+population.szie=1000"], "population.szie"),
+    (["~seed"], "seed"),
+    (["seed=1,2"], "seed"),
+    (["population.name=é"], "population.name"),
+]
+
+
+def assert_refused_on_one_line(code, stderr, key, tmp_path, work):
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("vpsim: config error: ") and key in lines[0]
+    assert [p.relative_to(tmp_path) for p in tmp_path.rglob("*")] == [
+        tmp_path.joinpath("work").relative_to(tmp_path), work.relative_to(tmp_path)]
+
+
+@pytest.mark.parametrize("args, key", CLI_REFUSALS)
+def test_vpsim_refuses_bad_names_folders_and_keys_with_one_line_and_exit_2(
+        in_process, capsys, tmp_path, args, key):
+    work = tmp_path / "work" / "deeper"
+    work.mkdir(parents=True)
+    code = in_process("population=small", "years=1", "burn_in_years=0", *args, cwd=work)
+    assert_refused_on_one_line(code, capsys.readouterr().err, key, tmp_path, work)
+
+
+@pytest.mark.parametrize("args, key", [CLI_REFUSALS[0], CLI_REFUSALS[1]])
+def test_the_vpsim_command_refuses_them_too(tmp_path, args, key):
+    work = tmp_path / "work" / "deeper"
+    work.mkdir(parents=True)
+    done = run_cli(["population=small", "years=1", "burn_in_years=0", *args], work)
+    assert_refused_on_one_line(done.returncode, done.stderr, key, tmp_path, work)

@@ -3,13 +3,13 @@
 import numba
 import numpy as np
 import pytest
-
 from helpers import small_config, summaries_in_fresh_process
+
 from sim import outcomes
 from sim.codes import ADMISSIONS, INCARCERATED, INCARCERATED_STOCK, NEVER, POPULATION
 from sim.config import ConfigError, load
+from sim.io import write_json
 from sim.model import ViolencePreventionModel
-from sim.results import write_json
 
 SMALL_RUN = ["population=small", "years=2", "burn_in_years=1", "progress=false",
              "figures=false"]

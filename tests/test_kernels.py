@@ -9,13 +9,39 @@ import math
 
 import numpy as np
 import pytest
+from helpers import FORCE, WEEKS_PER_YEAR, TinyWorld, uint64_key
 from scipy import stats
 
-from helpers import FORCE, TinyWorld, WEEKS_PER_YEAR, uint64_key
 from sim import kernels
+from sim.codes import (
+    ADMISSIONS,
+    AGE_BAND_EDGES,
+    ARRESTS,
+    DEAD,
+    DISENGAGEMENT,
+    FAMILY_ADVERSITY,
+    FIREARM_CARRYING,
+    FIREARM_INCIDENTS,
+    FREE,
+    GANG_MEMBERSHIP,
+    HOMICIDE_OFFENDERS,
+    HOMICIDES,
+    INCARCERATED,
+    INCARCERATED_STOCK,
+    NEVER,
+    NEW_OFFENDERS,
+    NEW_VICTIMS,
+    POPULATION,
+    RELEASES,
+    SUBSTANCE_USE,
+    SUPERVISED,
+    TALLY_INCARCERATED,
+    TALLY_SPELLS,
+    VICTIMISATIONS,
+    VIOLENT_ARRESTS,
+    VIOLENT_OFFENCES,
+)
 from sim.config import VpsimConfig
-from sim.codes import (AGE_BAND_EDGES, FIREARM_INCIDENTS, HOMICIDE_OFFENDERS, NEW_OFFENDERS,
-                       ADMISSIONS, ARRESTS, DEAD, DISENGAGEMENT, FAMILY_ADVERSITY, FIREARM_CARRYING, FREE, GANG_MEMBERSHIP, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, NEVER, NEW_VICTIMS, POPULATION, RELEASES, SUBSTANCE_USE, SUPERVISED, TALLY_INCARCERATED, TALLY_SPELLS, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES)
 from sim.kernels import params_from_config
 
 MAX_AGE_WEEKS = TinyWorld.MAX_AGE * WEEKS_PER_YEAR
@@ -649,7 +675,7 @@ def test_transition_rates_make_a_cohort_follow_its_prevalence():
     assert (entry[1, 15:18] == 0).all() and (entry >= 0).all()
 
 
-# --- lethality, prevalence and the records of the past -----------------------------------------------
+# --- lethality, prevalence and the records of the past ----------------------------------------
 
 def test_lethality_rises_for_armed_offenders_and_by_the_victims_sex_and_age(tiny_world):
     """P(kill) = lethality x firearm ratio (armed offender) x the victim's [sex, band] factor."""

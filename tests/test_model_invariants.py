@@ -10,6 +10,7 @@ arrests.
 
 
 import math
+from dataclasses import fields
 
 import numba
 import numpy as np
@@ -17,18 +18,51 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import codes
-from sim import outcomes
-from sim.codes import (FIREARM_CARRYING, FIREARM_INCIDENTS, GANG_MEMBERS, HOMICIDE_ARRESTS,
-                       HOMICIDE_OFFENDERS, LIFE_COURSE_STATES, NEW_OFFENDERS)
-from sim.config import LifeCourseState, VpsimConfig, validate
-from sim.codes import (ADMISSIONS, ARRESTS, DEAD, HOMICIDES, INCARCERATED, INCARCERATED_STOCK, NEW_VICTIMS, OTHER_OFFENCES, POPULATION, RELEASES, SUPERVISED, TALLY_INCARCERATED, TALLY_SPELLS, VICTIMISATIONS, VIOLENT_ARRESTS, VIOLENT_OFFENCES)
+from sim import codes, outcomes
+from sim.codes import (
+    ADMISSIONS,
+    ARRESTS,
+    DEAD,
+    FIREARM_CARRYING,
+    FIREARM_INCIDENTS,
+    GANG_MEMBERS,
+    HOMICIDE_ARRESTS,
+    HOMICIDE_OFFENDERS,
+    HOMICIDES,
+    INCARCERATED,
+    INCARCERATED_STOCK,
+    LIFE_COURSE_STATES,
+    NEW_OFFENDERS,
+    NEW_VICTIMS,
+    OTHER_OFFENCES,
+    POPULATION,
+    RELEASES,
+    SUPERVISED,
+    TALLY_INCARCERATED,
+    TALLY_SPELLS,
+    VICTIMISATIONS,
+    VIOLENT_ARRESTS,
+    VIOLENT_OFFENCES,
+)
+from sim.config import (
+    BehaviourConfig,
+    JusticeConfig,
+    LifeCourseState,
+    PopulationConfig,
+    VpsimConfig,
+    validate,
+)
 from sim.model import ViolencePreventionModel
 from sim.rng import run_key
 
 
 def unit():
     return st.floats(0.0, 1.0)
+
+
+def upper(schema, name: str):
+    """The top of a field's allowed range (the ranges stop before the runaway region)."""
+    return next(f for f in fields(schema) if f.name == name).metadata["range"][1]
 
 
 @st.composite
@@ -42,7 +76,7 @@ def random_configs(draw) -> VpsimConfig:
     pop.size = draw(st.integers(1000, 3000))
     pop.communities = draw(st.integers(1, 30))
     pop.max_age = draw(st.integers(55, 90))
-    pop.peer_ties = draw(st.integers(0, 6))
+    pop.peer_ties = draw(st.integers(0, upper(PopulationConfig, "peer_ties")))
     pop.gang_ties = draw(st.integers(0, 5))
     for name in LIFE_COURSE_STATES:
         prevalence = draw(st.floats(0.0, 0.3))
@@ -53,15 +87,16 @@ def random_configs(draw) -> VpsimConfig:
     ages = list(beh.age_curve_ages)
     ages[-1] = max(ages[-1], pop.max_age)
     beh.age_curve_ages = ages
-    beh.base_offending_per_year = draw(st.floats(0.05, 5.0))
-    beh.violent_share = draw(unit())
-    beh.peer_contagion = draw(st.floats(-1.0, 1.0))
+    beh.base_offending_per_year = draw(st.floats(0.05, upper(BehaviourConfig,
+                                                             "base_offending_per_year")))
+    beh.violent_share = draw(st.floats(0.0, upper(BehaviourConfig, "violent_share")))
+    beh.peer_contagion = draw(st.floats(-1.0, upper(BehaviourConfig, "peer_contagion")))
     beh.retaliation = draw(st.floats(-1.0, 2.0))
     beh.prior_incarceration = draw(st.floats(math.log(0.8), math.log(1.3)))
     beh.post_release = draw(st.floats(0.0, math.log(1.5)))
     beh.state_propensity_gradient = draw(st.floats(0.0, 2.0))
     beh.exposure_saturation = draw(st.floats(0.1, 10.0))
-    beh.lethality = draw(st.floats(0.0, 0.01))
+    beh.lethality = draw(st.floats(0.0, min(0.01, upper(BehaviourConfig, "lethality"))))
     beh.firearm_lethality_ratio = draw(st.floats(1.0, 30.0))
     beh.victim_male_lethality = draw(st.floats(1.0, 4.0))
     beh.victim_among_peers = draw(unit())
@@ -81,7 +116,7 @@ def random_configs(draw) -> VpsimConfig:
     jus.sentence_sigma = draw(st.floats(0.0, 1.5))
     jus.parole_weeks = draw(st.integers(0, 200))
     jus.probation_weeks = draw(st.integers(0, 200))
-    jus.revocation_per_year = draw(st.floats(0.0, 5.0))
+    jus.revocation_per_year = draw(st.floats(0.0, upper(JusticeConfig, "revocation_per_year")))
     jus.revocation_weeks = draw(st.integers(1, 52))
     return validate(cfg)
 

@@ -5,8 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sim import codes
-from sim import kernels
+from sim import codes, kernels
 from sim.outcomes import cumulative_incidence, kaplan_meier, release_spells
 
 # Hand-worked example with censoring (weeks since release; event 1 = re-arrested, 0 = censored).

@@ -3,10 +3,9 @@
 from collections import Counter
 
 import numpy as np
-
 from helpers import small_config, uint64_key
-from sim import codes
-from sim import kernels, network, population
+
+from sim import codes, network, population
 from sim.codes import AGE_BAND_EDGES
 from sim.model import ViolencePreventionModel
 

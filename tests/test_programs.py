@@ -20,24 +20,34 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Callable
 
 import numpy as np
 import pytest
 import yaml
-
-from sim.codes import WEEKS_PER_YEAR
 from helpers import REPO, VPSIM, paired_interval, program_overrides
-from sim import codes
-from sim import kernels, outcomes, population, programs
-from sim.codes import MIN_AGE, RISK_FACTORS
+
+from sim import codes, outcomes, population, programs
 from sim.catalogue import KINDS as PROGRAM_KINDS
+from sim.codes import (
+    COMPLETER,
+    DEAD,
+    DROPOUT,
+    INCARCERATED,
+    MIN_AGE,
+    NEVER,
+    NOT_OFFERED,
+    OTHER_OFFENCES,
+    POPULATION,
+    RISK_FACTORS,
+    SEXES,
+    VIOLENT_OFFENCES,
+    WEEKS_PER_YEAR,
+)
 from sim.config import ConfigError, load
-from sim.codes import (COMPLETER, DEAD, DROPOUT, INCARCERATED, NEVER, NOT_OFFERED, OTHER_OFFENCES, POPULATION, VIOLENT_OFFENCES)
 from sim.model import ViolencePreventionModel
-from sim.codes import SEXES
 
 SMALL = ("population=small", "progress=false", "figures=false")
 SEEDS = (1, 2, 3, 4, 5)
@@ -60,7 +70,7 @@ class FinishedRun:
     spells: tuple[np.ndarray, ...]  # every release's row, trimmed to the releases
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def finished_run(overrides: tuple[str, ...]) -> FinishedRun:
     model = ViolencePreventionModel(load(list(overrides)))
     model.run()
@@ -594,8 +604,9 @@ KEY = "scenario.programs.cbt_youth"
 
 BAD_PROGRAMS = [
     pytest.param([f"{KEY}.kind=magic"], f"{KEY}.kind", ("magic", "cbt_youth"), id="unknown-kind"),
-    pytest.param([f"{KEY}.effect=0"], f"{KEY}.effect", ("(0, 10]",), id="effect-zero"),
-    pytest.param([f"{KEY}.effect=11"], f"{KEY}.effect", ("11", "(0, 10]"), id="effect-above-10"),
+    pytest.param([f"{KEY}.effect=0"], f"{KEY}.effect", ("(0, 2]",), id="effect-zero"),
+    pytest.param([f"{KEY}.effect=2.5"], f"{KEY}.effect", ("2.5", "(0, 2]"),
+                 id="effect-above-2"),
     pytest.param([f"{KEY}.capacity=-1"], f"{KEY}.capacity", ("-1", ">= 0"),
                  id="negative-capacity"),
     pytest.param([f"{KEY}.targeting.min_age=30", f"{KEY}.targeting.max_age=20"],
@@ -644,11 +655,11 @@ def test_a_program_that_covers_communities_has_no_capacity(kind):
 
 
 def test_program_limits_themselves_are_accepted():
-    cfg = load([*CBT, "years=3", f"{KEY}.effect=10", f"{KEY}.capacity=0", f"{KEY}.start_week=155",
+    cfg = load([*CBT, "years=3", f"{KEY}.effect=2", f"{KEY}.capacity=0", f"{KEY}.start_week=155",
                 f"{KEY}.targeting.communities=[15]", f"{KEY}.targeting.min_age=64",
                 f"{KEY}.targeting.max_age=64"])
     p = cfg.scenario.programs["cbt_youth"]
-    assert (p.effect, p.capacity, p.start_week) == (10.0, 0, 155)
+    assert (p.effect, p.capacity, p.start_week) == (2.0, 0, 155)
 
 
 def test_two_programs_of_one_kind_are_refused_at_load(tmp_path):

@@ -19,13 +19,13 @@ import json
 
 import numpy as np
 import pytest
-
 from helpers import REPO, small_config
+
 from sim import outcomes, reference, rng
-from sim.config import load
 from sim.codes import NOT_OFFERED
+from sim.config import load
 from sim.model import ViolencePreventionModel
-from sim.reference import Resident, ReferenceModel
+from sim.reference import ReferenceModel, Resident
 from sim.rng import run_key, uniforms
 
 SCENARIOS = sorted(p.stem for p in (REPO / "scenarios").glob("*.yaml"))

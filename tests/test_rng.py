@@ -5,9 +5,9 @@ import subprocess
 import numba
 import numpy as np
 import pytest
+from helpers import PYTHON, REPO, uint64_key
 from scipy import stats
 
-from helpers import PYTHON, REPO, uint64_key
 from sim import reference, rng
 
 KEY = uint64_key(2024)

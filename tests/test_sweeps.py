@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import stats as scipy_stats
 
-from sim import report
+from sim import report, stats
 
 VPSIM = str(Path(sys.executable).parent / "vpsim")
 SMALL = ["population=small", "years=2", "burn_in_years=1", "figures=false", "progress=false"]
@@ -32,8 +32,8 @@ def test_paired_difference_matches_a_hand_computed_t_interval():
         "violence": [100.0, 120.0, 90.0, 110.0, 95.0, 111.0, 86.0, 100.0],
     })
     d = np.array([-5.0, -9.0, -4.0, -10.0])
-    half = stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2.0
-    m, lo, hi, n = report.paired_difference(df, "violence", "program")
+    half = scipy_stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2.0
+    m, lo, hi, n = stats.paired_difference(df, "violence", "program")
     assert n == 4
     assert m == pytest.approx(-7.0)
     assert (lo, hi) == pytest.approx((-7.0 - half, -7.0 + half))
@@ -44,7 +44,7 @@ def test_paired_difference_uses_only_seeds_both_scenarios_completed():
                        "seed": [0, 1, 0, 1], "status": ["complete", "complete", "complete",
                                                          "failed"],
                        "violence": [10.0, 20.0, 7.0, math.nan]})
-    m, lo, hi, n = report.paired_difference(df, "violence", "program")
+    m, lo, hi, n = stats.paired_difference(df, "violence", "program")
     assert (m, n) == (-3.0, 1)
     assert math.isnan(lo) and math.isnan(hi)
 
@@ -73,8 +73,8 @@ def test_the_report_holds_the_numbers_of_the_table(sweep):
     df = pd.read_parquet(sweep_dir / "sweep.parquet")
     text = (sweep_dir / "report.md").read_text()
     key = "violent_incidents_per_100k_per_year"
-    m, lo, hi = report.mean_interval(df[df.scenario == "cbt_youth"][key].tolist())
-    d, dlo, dhi, _ = report.paired_difference(df, key, "cbt_youth")
+    m, lo, hi = stats.mean_interval(df[df.scenario == "cbt_youth"][key].tolist())
+    d, dlo, dhi, _ = stats.paired_difference(df, key, "cbt_youth")
     section = text.split("## Violent incidents per 100,000 a year")[1].split("##")[0]
     row = next(line for line in section.splitlines() if line.startswith("| cbt_youth |"))
     for number in (m, lo, hi, d, dlo, dhi):
@@ -92,7 +92,9 @@ def test_running_the_same_sweep_again_skips_every_completed_job(sweep):
 
 def test_a_failed_job_is_recorded_and_the_rest_still_report(tmp_path):
     result = _sweep(tmp_path, "sweep_name=mixed", "seed=0", "population.size=2000,500")
-    assert result.returncode == 0, result.stderr
+    # Non-zero when any job failed, after the report (which lists the failure) is written.
+    assert result.returncode == 1, result.stderr
+    assert "1 of 2 jobs did not complete" in result.stderr
     df = pd.read_parquet(tmp_path / "multirun" / "mixed" / "sweep.parquet")
     assert sorted(df.status) == ["complete", "failed"]
     failed = df[df.status == "failed"].iloc[0]
@@ -107,6 +109,8 @@ def test_a_failed_job_is_recorded_and_the_rest_still_report(tmp_path):
 
 
 def test_a_run_killed_before_its_summary_is_reported_incomplete(tmp_path):
+    from sim import results
+
     run = tmp_path / "sweep" / "seed=0"
     (run / ".hydra").mkdir(parents=True)
     (run / "config.yaml").write_text("seed: 0\n")
@@ -114,8 +118,14 @@ def test_a_run_killed_before_its_summary_is_reported_incomplete(tmp_path):
     done.mkdir()
     (done / "summary.json").write_text(json.dumps({"scenario": "baseline", "seed": 1,
                                                    "config_hash": "x"}))
+    pd.DataFrame({"week": [0]}).to_parquet(done / "timeseries.parquet")
+    killed = tmp_path / "sweep" / "seed=2"  # killed after summary.json, before complete.json
+    killed.mkdir()
+    (killed / "summary.json").write_text(json.dumps({"scenario": "baseline", "seed": 2}))
+    results.write_complete(done, "x")
     df = report.aggregate(tmp_path / "sweep")
-    assert dict(zip(df.run_dir, df.status)) == {"seed=0": "incomplete", "seed=1": "complete"}
+    assert dict(zip(df.run_dir, df.status)) == {"seed=0": "incomplete", "seed=1": "complete",
+                                                "seed=2": "incomplete"}
 
 
 def test_cost_per_incident_averted_is_extra_cost_over_incidents_averted_paired_by_seed():
@@ -150,3 +160,193 @@ def test_submitit_local_runs_a_two_job_sweep_end_to_end(tmp_path):
     df = pd.read_parquet(tmp_path / "multirun" / "local" / "sweep.parquet")
     assert sorted(df.seed) == [0, 1]
     assert set(df.status) == {"complete"}
+
+
+# --- issue 10: nothing stale trusted, nothing refused too late, no report from two passes -------
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    return subprocess.run([VPSIM, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+ONE_YEAR = ["population=small", "years=1", "burn_in_years=0", "figures=false", "progress=false",
+            "hydra/launcher=basic"]  # jobs in the sweep's own process: no worker start-up
+
+
+@pytest.fixture
+def scenario_file():
+    """Write scenarios/<unique>.yaml; removed after the test."""
+    import uuid
+
+    from sim.config import CONFIG_DIR
+
+    made = []
+
+    def write(text: str, name: str | None = None) -> str:
+        name = name or f"zz_test_{uuid.uuid4().hex[:8]}"
+        path = CONFIG_DIR / "scenario" / f"{name}.yaml"
+        path.write_text(text)
+        made.append(path)
+        return name
+
+    yield write
+    for path in made:
+        path.unlink(missing_ok=True)
+
+
+REFUSED_SWEEPS = ["empty-sweep-name", "escaping-sweep-name", "empty-sweep-dir", "same-name",
+                  "empty-scenario-file", "slash-in-a-value", "a-value-of-a-job"]
+
+
+def _refused_sweep(case: str, scenario_file) -> tuple[list[str], str]:
+    """A sweep's overrides and the key (or file) its one-line refusal must name."""
+    if case == "empty-sweep-name":
+        args, key = ["sweep_name=", "seed=0,1"], "sweep_name"
+    elif case == "escaping-sweep-name":
+        args, key = ["sweep_name=../../etc", "seed=0,1"], "sweep_name"
+    elif case == "empty-sweep-dir":
+        args, key = ["hydra.sweep.dir=", "seed=0,1"], "hydra.sweep.dir"
+    elif case == "same-name":
+        twin = scenario_file("name: baseline\nprograms: {}\n")
+        args, key = [f"scenario=baseline,{twin}"], "both named 'baseline'"
+    elif case == "empty-scenario-file":
+        empty = scenario_file("")
+        args, key = [f"scenario=baseline,{empty}"], f"{empty}.yaml"
+    elif case == "slash-in-a-value":
+        args, key = ["population.name=a/../../../../x", "seed=0,1"], "population.name"
+    else:  # Hydra finds it when it composes each job, after making the sweep's folder
+        args, key = ["seed=0,abc"], "seed"
+    return args, key
+
+
+def _assert_refused(code, stderr, key, tmp_path):
+    assert code == 2, stderr[-3000:]
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and key in lines[0], stderr[-3000:]
+    assert lines[0].startswith("vpsim: config error: ")
+    assert list(tmp_path.rglob("*")) == []  # not even multirun/
+
+
+@pytest.mark.parametrize("case", REFUSED_SWEEPS)
+def test_a_sweep_that_would_mislabel_or_escape_is_refused_before_any_job(
+        in_process, capsys, tmp_path, scenario_file, case):
+    args, key = _refused_sweep(case, scenario_file)
+    code = in_process("-m", *ONE_YEAR, *args)
+    _assert_refused(code, capsys.readouterr().err, key, tmp_path)
+
+
+@pytest.mark.parametrize("case", ["same-name", "a-value-of-a-job"])
+def test_the_vpsim_command_refuses_such_a_sweep_too(tmp_path, scenario_file, case):
+    args, key = _refused_sweep(case, scenario_file)
+    done = _cli(tmp_path, "-m", *ONE_YEAR, *args)
+    _assert_refused(done.returncode, done.stderr, key, tmp_path)
+
+
+def _value(run_dir: Path, key: str = "violent_incidents_per_100k_per_year") -> float:
+    return json.loads((run_dir / "summary.json").read_text())[key]
+
+
+def test_a_rerun_does_not_trust_a_summary_edited_by_hand(tmp_path):
+    first = _cli(tmp_path, "-m", *ONE_YEAR, "sweep_name=trust", "seed=0,1")
+    assert first.returncode == 0, first.stderr[-3000:]
+    sweep_dir = tmp_path / "multirun" / "trust"
+    edited, untouched = sorted(p.parent for p in sweep_dir.rglob("summary.json"))
+    true_value = _value(edited)
+    text = (edited / "summary.json").read_text()
+    (edited / "summary.json").write_text(text.replace(f"{true_value}", "1.0", 1))
+    assert _value(edited) == 1.0
+    again = _cli(tmp_path, "-m", *ONE_YEAR, "sweep_name=trust", "seed=0,1")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("skipped") == 1  # the untouched job only
+    assert f"{edited}: summary.json does not match complete.json" in again.stderr
+    assert _value(edited) == true_value  # run again: the model's number, not the edited one
+    df = pd.read_parquet(sweep_dir / "sweep.parquet")
+    assert set(df.status) == {"complete"}
+    assert sorted(df.violent_incidents_per_100k_per_year) == sorted(
+        [true_value, _value(untouched)])
+
+
+def test_the_latest_attempt_decides_a_jobs_status(tmp_path, scenario_file):
+    good = ("name: later_broken\nprograms:\n  cbt_youth:\n    kind: cbt_youth\n"
+            "    capacity: 40\n    effect: 0.5\n")
+    name = scenario_file(good)
+    args = ["-m", *ONE_YEAR, "sweep_name=latest", f"scenario={name}", "seed=0"]
+    assert _cli(tmp_path, *args).returncode == 0
+    sweep_dir = tmp_path / "multirun" / "latest"
+    (job,) = [p.parent for p in sweep_dir.rglob("summary.json")]
+    old_summary = (job / "summary.json").read_text()
+    scenario_file(good.replace("effect: 0.5", "effect: 50"), name)  # the file became invalid
+    again = _cli(tmp_path, *args)
+    assert again.returncode == 1, again.stderr[-3000:]
+    assert "1 of 1 jobs did not complete" in again.stderr
+    df = pd.read_parquet(sweep_dir / "sweep.parquet")
+    assert list(df.status) == ["failed"]
+    assert "scenario.programs.cbt_youth.effect = 50" in df.error.iloc[0]
+    report_text = (sweep_dir / "report.md").read_text()
+    assert "0 complete" in report_text and "| failed |" in report_text
+    assert (job / "summary.json").read_text() == old_summary  # the old numbers are kept...
+    assert not (job / "complete.json").exists()  # ...but no longer count as this job's result
+
+
+@pytest.fixture
+def damaged_sweep(sweep, tmp_path):
+    """A copy of the module's sweep with one summary.json and one timeseries.parquet cut short."""
+    import shutil
+
+    _, sweep_dir, _ = sweep
+    copy = tmp_path / "sweep"
+    shutil.copytree(sweep_dir, copy)
+    jobs = sorted(p.parent for p in copy.rglob("summary.json"))
+    summary, timeseries = jobs[0] / "summary.json", jobs[3] / "timeseries.parquet"
+    summary.write_text(summary.read_text()[:100])
+    with open(timeseries, "r+b") as f:
+        f.truncate(timeseries.stat().st_size // 2)
+    return copy, summary, timeseries
+
+
+def test_the_report_names_damaged_files_and_reports_the_rest(damaged_sweep):
+    copy, summary, timeseries = damaged_sweep
+    done = subprocess.run([str(Path(VPSIM).parent / "vpsim-report"), str(copy)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for damaged in (summary, timeseries):
+        job = damaged.parent.name
+        assert f"damaged: {job}: {damaged.name} does not match complete.json" in done.stdout
+    df = pd.read_parquet(copy / "sweep.parquet")
+    assert sorted(df.status) == ["complete"] * 4 + ["damaged"] * 2
+    text = (copy / "report.md").read_text()
+    assert "6 runs: 4 complete, 0 failed, 2 damaged, 0 incomplete." in text
+    assert f"| {summary.parent.name} | damaged | summary.json does not match" in text
+    section = text.split("## Violent incidents per 100,000 a year")[1].split("##")[0]
+    assert sum(int(row.split("|")[2]) for row in section.splitlines()
+               if row.startswith("| baseline") or row.startswith("| cbt_youth")) == 4
+
+
+def test_a_report_pass_that_fails_leaves_the_previous_pass_whole(damaged_sweep, monkeypatch):
+    import errno
+
+    from sim import plots
+
+    copy, _, _ = damaged_sweep
+    report.write_report(copy)  # the first pass
+    outputs = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()
+               and p.name in report.OUTPUTS}
+    assert {"report.md", "sweep.parquet", "weekly_violence.png"} <= set(outputs)
+    (sorted(copy.rglob("complete.json"))[1]).unlink()  # the next pass would differ
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(plots, "by_community", disk_full)  # the last figure: after the table
+    with pytest.raises(OSError, match="no space left on device writing"):
+        report.write_report(copy)
+    after = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()
+             and p.name in report.OUTPUTS}
+    assert after == outputs  # every file of the first pass, and nothing of the second
+    assert not [p for p in copy.iterdir() if p.name.startswith(".")]
+    monkeypatch.undo()
+    report.write_report(copy)  # a pass that ends swaps every output
+    df = pd.read_parquet(copy / "sweep.parquet")
+    assert (df.status == "incomplete").sum() == 1
+    assert "1 incomplete" in (copy / "report.md").read_text()

@@ -7,7 +7,7 @@ packages and versions the installed Solara asks for (from its page template and 
 widget) and unpacks each one there with `npm pack`. It is idempotent: packages already unpacked
 are skipped.
 
-    python -m sim.app_assets          # or: make app-assets (part of make setup)
+    python -m sim.app.assets          # or: make app-assets (part of make setup)
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def required_packages() -> list[tuple[str, str]]:
     for source in sources:
         if not source.exists():
             raise AssetsError(f"{source} not found: this Solara ({solara.__version__}) is laid "
-                              "out differently; update sim/app_assets.py")
+                              "out differently; update sim/app/assets.py")
         found.update(_CDN_URL.findall(source.read_text()))
     if assets.fontawesome_enabled:
         match = _PINNED_PATH.match(assets.fontawesome_path)
@@ -52,7 +52,7 @@ def required_packages() -> list[tuple[str, str]]:
         found.add(match.groups())
     if not any(name.startswith("@widgetti/solara-vuetify") for name, _ in found):
         raise AssetsError(f"no solara-vuetify app found in Solara {solara.__version__}'s "
-                          "template: update sim/app_assets.py")
+                          "template: update sim/app/assets.py")
     return sorted(found)
 
 

@@ -51,7 +51,8 @@ STRUCTURES = {"selection": "default", "criminogenic_prison": "criminogenic_priso
 # The fitted parameters and the ranges searched (log: searched on the log scale).
 FITTED = {
     "population.propensity_sigma": (0.8, 2.6, False),
-    "behaviour.base_offending_per_year": (0.05, 1.5, True),
+    "behaviour.base_offending_per_year": (0.1, 3.0, True),
+    "behaviour.violent_share": (0.05, 0.4, False),
     "behaviour.female_relative_offending": (0.1, 0.5, False),
     "behaviour.state_propensity_gradient": (0.0, 1.5, False),
     "behaviour.post_release": (0.0, math.log(1.5), False),
@@ -179,7 +180,7 @@ def cmd_fit(args) -> None:
     spec = targets()
     base = structure_overrides(args.structure) + ["population=city", *args.overrides]
     base_curve = list(load(base).behaviour.age_curve_relative)
-    seeds = list(range(100, 100 + args.seeds))
+    seeds = list(range(100, 100 + args.seeds))  # not the slow tests' seeds (0-4)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 (open for the whole search)
 
     def objective(trial: optuna.Trial) -> float:
@@ -197,11 +198,21 @@ def cmd_fit(args) -> None:
             log.flush()
         return loss
 
-    sampler = optuna.samplers.TPESampler(seed=args.sampler_seed, multivariate=True,
-                                         n_startup_trials=min(40, args.trials // 4))
     storage = f"sqlite:///{args.study}" if args.study else None
+    name = args.structure
+    if args.refine:  # a local search (CMA-ES) around the best trial of the first search
+        first = optuna.load_study(study_name=args.structure, storage=storage)
+        x0 = first.best_trial.params
+        sampler = optuna.samplers.CmaEsSampler(x0=x0, sigma0=0.08, seed=args.sampler_seed,
+                                               n_startup_trials=0)
+        name = f"{args.structure}-refine"
+    else:
+        sampler = optuna.samplers.TPESampler(seed=args.sampler_seed, multivariate=True,
+                                             n_startup_trials=min(40, args.trials // 4))
     study = optuna.create_study(direction="minimize", sampler=sampler, storage=storage,
-                                study_name=args.structure, load_if_exists=True)
+                                study_name=name, load_if_exists=True)
+    if args.refine and not study.trials:
+        study.enqueue_trial(x0)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     started = time.perf_counter()
     study.optimize(objective, n_trials=args.trials,
@@ -289,6 +300,8 @@ def main(argv=None) -> None:
             p.add_argument("--study", help="an SQLite file to keep the study in (resumable)")
             p.add_argument("--log", help="a JSON-lines file of every trial")
             p.add_argument("--sampler-seed", type=int, default=0)
+            p.add_argument("--refine", action="store_true",
+                           help="CMA-ES around the best trial of --study's first search")
         if name == "place":
             p.add_argument("--profile", required=True)
             p.add_argument("--rounds", type=int, default=8)

@@ -148,7 +148,7 @@ class BehaviourConfig:
 
     # Offences a year by a male at peak age, with no risk factor, mean propensity, average
     # community; the age curve scales it by age (linear between the listed ages).
-    base_offending_per_year: float = bounded(0.2, 0.0, 1.5)
+    base_offending_per_year: float = bounded(0.2, 0.0, 3.0)
     age_curve_ages: list[int] = field(default_factory=lambda: [10, 15, 18, 22, 30, 40, 50, 65])
     age_curve_relative: list[float] = field(
         default_factory=lambda: [0.1, 0.8, 1.0, 0.85, 0.5, 0.3, 0.15, 0.05])
@@ -443,9 +443,9 @@ def _check_life_course_state(key: str, state: LifeCourseState) -> None:
         if any(not (0.0 <= v <= 0.9) for v in values):
             raise ConfigError(f"{key}.{column} = {list(columns[column])} (x scale "
                               f"{state.scale:g}): each allowed [0, 0.9]")
-    if any(not (0.0 <= v <= 52.0) for v in state.exit_per_year):
+    if any(not (0.0 <= v <= 10.0) for v in state.exit_per_year):
         raise ConfigError(f"{key}.exit_per_year = {list(state.exit_per_year)}: each allowed "
-                          "[0, 52] (a hazard per year)")
+                          "[0, 10] (a hazard per year: spells of five weeks or more)")
 
 
 def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:

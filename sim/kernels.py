@@ -219,7 +219,8 @@ class Tables(NamedTuple):
 class Spells(NamedTuple):
     """One row per release from prison: the recidivism follow-up (NEVER-free: -1 = no event)."""
 
-    resident: np.ndarray  # int32
+    resident: np.ndarray  # int32: the slot
+    birth_week: np.ndarray  # int32: with the slot, who (a slot is reused by new entrants)
     release_week: np.ndarray  # int32
     age_at_release: np.ndarray  # int16, years
     rearrest_week: np.ndarray  # int32, first arrest after release, or -1
@@ -253,6 +254,7 @@ class Records(NamedTuple):
 def empty_spells(capacity: int) -> Spells:
     return Spells(
         resident=np.zeros(capacity, np.int32),
+        birth_week=np.zeros(capacity, np.int32),
         release_week=np.zeros(capacity, np.int32),
         age_at_release=np.zeros(capacity, np.int16),
         rearrest_week=np.full(capacity, -1, np.int32),
@@ -402,6 +404,7 @@ def open_spells(week, released, n_released, r, spells, tallies):
         s = tallies[TALLY_SPELLS]
         tallies[TALLY_SPELLS] = s + 1
         spells.resident[s] = i
+        spells.birth_week[s] = r.birth_week[i]
         spells.release_week[s] = week
         spells.age_at_release[s] = (week - r.birth_week[i]) // WEEKS_PER_YEAR
         spells.rearrest_week[s] = -1

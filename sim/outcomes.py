@@ -86,21 +86,57 @@ def cumulative_incidence(durations, events, t: float) -> float | None:
 
 
 def release_spells(model: ViolencePreventionModel) -> pd.DataFrame:
-    """Every release after burn-in with its follow-up, in weeks."""
+    """Releases after burn-in, followed up as the BJS follows a release cohort, in weeks.
+
+    The cohort is each person's first release in each year after burn-in (BJS: the prisoners
+    released in 2005, each once). Re-arrest is the first arrest after that release, at any time
+    within the follow-up: a return to prison without an arrest (a revoked parole) does not end
+    it; the person is followed on after their next release, as BJS counts an arrest within N
+    years of the cohort's release whatever happened between. Re-incarceration is the first
+    return to prison. Follow-up is censored when the person leaves the population (or, back in
+    prison, is no longer there at the end) or the run ends.
+    """
     n = int(model.tallies[codes.TALLY_SPELLS])
     s = model.spells
     df = pd.DataFrame({name: np.asarray(arr[:n]) for name, arr in zip(s._fields, s)})
-    df = df[df.release_week >= model.burn_in_weeks].reset_index(drop=True)
-    # Last week at risk: an exit closes the spell at the start of its week; an admission during
-    # it; a spell still open was followed to the last simulated week.
-    left = (df.end_week >= 0) & (df.reincarceration_week < 0)
-    end = np.where(df.end_week >= 0, df.end_week - left, model.week - 1).astype(np.int64)
-    for event, column in (("rearrest", "rearrest_week"),
-                          ("reincarceration", "reincarceration_week")):
-        happened = df[column].to_numpy() >= 0
-        df[f"{event}_event"] = happened
-        df[f"{event}_weeks"] = np.where(happened, df[column], end) - df.release_week
-    return df
+    df = df.sort_values(["resident", "birth_week", "release_week"], kind="stable")
+    last_week = model.week - 1
+    resident = df.resident.to_numpy()
+    birth = df.birth_week.to_numpy()
+    rearrest = df.rearrest_week.to_numpy()
+    back = df.reincarceration_week.to_numpy()
+    end = df.end_week.to_numpy()
+    residents = getattr(model, "residents", None)
+    still_here = (residents.birth_week[resident] == birth) if residents is not None \
+        else np.ones(len(df), bool)
+    # Walk each person's spells from the last: the first arrest after a release is this spell's,
+    # or, after a return to prison without one, the next release's.
+    arrest_after = np.full(len(df), -1, np.int64)
+    censor_after = np.full(len(df), last_week, np.int64)
+    for k in range(len(df) - 1, -1, -1):
+        same_next = (k + 1 < len(df) and resident[k + 1] == resident[k]
+                     and birth[k + 1] == birth[k])
+        if rearrest[k] >= 0:
+            arrest_after[k] = rearrest[k]
+        elif back[k] >= 0:
+            if same_next:
+                arrest_after[k], censor_after[k] = arrest_after[k + 1], censor_after[k + 1]
+            elif not still_here[k]:  # left the population while back in prison
+                censor_after[k] = back[k]
+        elif end[k] >= 0:  # left the population: an exit closes the spell as its week starts
+            censor_after[k] = end[k] - 1
+    df["rearrest_event"] = arrest_after >= 0
+    df["rearrest_weeks"] = np.where(arrest_after >= 0, arrest_after, censor_after) \
+        - df.release_week.to_numpy()
+    left = (end >= 0) & (back < 0)
+    back_censor = np.where(end >= 0, end - left, last_week)
+    df["reincarceration_event"] = back >= 0
+    df["reincarceration_weeks"] = np.where(back >= 0, back, back_censor) \
+        - df.release_week.to_numpy()
+    df = df[df.release_week >= model.burn_in_weeks]
+    year = (df.release_week - model.burn_in_weeks) // WEEKS_PER_YEAR
+    first = ~df.assign(year=year).duplicated(["resident", "birth_week", "year"])
+    return df[first].sort_values("release_week", kind="stable").reset_index(drop=True)
 
 
 def _within(spells: pd.DataFrame, event: str, years: int) -> float | None:

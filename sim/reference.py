@@ -525,6 +525,7 @@ class Resident(mesa.Agent):
         model.tallies[TALLY_SPELLS] = s + 1
         spells = model.spells
         spells.resident[s] = self.slot
+        spells.birth_week[s] = self.birth_week
         spells.release_week[s] = week
         spells.age_at_release[s] = age
         spells.rearrest_week[s] = -1

@@ -63,23 +63,34 @@ def test_kaplan_meier_rejects_bad_input():
         kaplan_meier(np.array([-1, 2]), np.array([1, 0]))
 
 
-def _finished_run(rows, burn_in_weeks: int, week: int):
+def _finished_run(rows, burn_in_weeks: int, week: int, alive=None):
     """The parts of a finished model that `release_spells` reads, with hand-made spells.
 
-    rows: (release_week, age, rearrest_week, reincarceration_week, end_week), -1 = none.
+    rows: (release_week, age, rearrest_week, reincarceration_week, end_week), -1 = none, each a
+    different person; or (resident, birth_week, release_week, age, rearrest, reincarceration,
+    end) to give several spells to one person. `alive`: the (resident, birth_week) of the slots
+    at the end (default: everyone of the rows still there).
     """
     spells = kernels.empty_spells(len(rows) + 2)
-    for s, (release, age, rearrest, reincarceration, end) in enumerate(rows):
-        spells.resident[s] = s
+    people = {}
+    for s, row in enumerate(rows):
+        resident, birth, release, age, rearrest, reincarceration, end = (
+            row if len(row) == 7 else (s, -1000, *row))
+        spells.resident[s] = resident
+        spells.birth_week[s] = birth
         spells.release_week[s] = release
         spells.age_at_release[s] = age
         spells.rearrest_week[s] = rearrest
         spells.reincarceration_week[s] = reincarceration
         spells.end_week[s] = end
+        people[resident] = birth
     tallies = np.zeros(codes.N_TALLIES, np.int64)
     tallies[codes.TALLY_SPELLS] = len(rows)
+    slots = np.full(max(people) + 1, -7, np.int32)
+    for resident, birth in (alive if alive is not None else people.items()):
+        slots[resident] = birth
     return SimpleNamespace(spells=spells, tallies=tallies, burn_in_weeks=burn_in_weeks,
-                           week=week)
+                           week=week, residents=SimpleNamespace(birth_week=slots))
 
 
 def test_release_spells_keep_releases_after_burn_in_with_their_events():
@@ -87,19 +98,34 @@ def test_release_spells_keep_releases_after_burn_in_with_their_events():
         (5, 30, 8, -1, -1),     # released during burn-in: not followed
         (12, 22, 20, 30, 30),   # re-arrested after 8 weeks, back in prison after 18
         (15, 41, -1, -1, 25),   # left the population in week 25: censored
-        (20, 33, -1, 26, 26),   # technical violation: re-incarcerated without a re-arrest
+        (20, 33, -1, -1, -1),   # still out, never re-arrested: censored at the end
     ], burn_in_weeks=10, week=100)
     df = release_spells(run)
     assert df.release_week.tolist() == [12, 15, 20]
     assert df.age_at_release.tolist() == [22, 41, 33]
     assert df.rearrest_event.tolist() == [True, False, False]
-    assert df.reincarceration_event.tolist() == [True, False, True]
-    assert df.rearrest_weeks[0] == 8
+    assert df.reincarceration_event.tolist() == [True, False, False]
+    assert df.rearrest_weeks.tolist() == [8, 25 - 1 - 15, 99 - 20]
     assert df.reincarceration_weeks[0] == 18
-    assert df.reincarceration_weeks[2] == 6
-    # A censored spell is followed no further than its end.
-    assert df.rearrest_weeks[1] <= 25 - 15
-    assert df.rearrest_weeks[2] <= 26 - 20
+
+
+def test_re_arrest_is_followed_across_a_return_to_prison_without_an_arrest():
+    """BJS counts an arrest within N years of the cohort's release whatever happened between: a
+    parolee sent back without an arrest (week 26) and released again (week 52) who is arrested
+    in week 70 was re-arrested 50 weeks after the first release; the second release, in the same
+    year of the run, is not a cohort member of its own."""
+    run = _finished_run([
+        (3, -1000, 20, 30, -1, 26, 26),   # revoked in week 26
+        (3, -1000, 52, 31, 70, -1, -1),   # released again, arrested in week 70
+        (4, -2000, 20, 40, -1, 30, 30),   # revoked; left the population while back in prison
+        (4, 100, 40, 12, -1, -1, -1),     # the slot's next resident: another person
+    ], burn_in_weeks=10, week=200, alive=[(3, -1000), (4, 100)])
+    df = release_spells(run).set_index("release_week")
+    assert df.loc[20].rearrest_event.tolist() == [True, False]
+    assert df.loc[20].rearrest_weeks.tolist() == [50, 30 - 20]  # the second: censored
+    assert df.loc[20].reincarceration_weeks.tolist() == [6, 10]
+    assert 52 not in df.index  # the first release of person 3 in that year stands for both
+    assert df.loc[40].rearrest_weeks == 199 - 40  # another person: not person 4's chain
 
 
 def test_open_spell_is_censored_at_the_last_simulated_week():

@@ -6,9 +6,9 @@ Usage:
     python experiments/calibrate.py place --profile el_salvador_2012 [--seeds 3]
 
 The targets, their tolerances and weights are `configs/calibration_targets.yaml` (the entries of
-shared/data/targets.yaml that the model reports). A structure is a `behaviour` config:
-`selection` (the default, `behaviour=default`: prison itself adds nothing lasting) or
-`criminogenic_prison` (a prison record multiplies the hazard by 1.3 for life).
+shared/data/targets.yaml that the model reports). A structure is a `configs/structure/` file:
+`selection` (the default: prison itself adds nothing lasting) or `criminogenic_prison` (a prison
+record multiplies the hazard by 1.3 for life), with the behaviour and justice fitted under it.
 
 `fit` minimises one objective over all targets: the weighted sum of squared errors, each in
 units of its tolerance (a range counts as zero inside, distance outside; a shape as one unit per
@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 TARGETS_FILE = REPO / "configs" / "calibration_targets.yaml"
-STRUCTURES = {"selection": "default", "criminogenic_prison": "criminogenic_prison"}
+STRUCTURES = ("selection", "criminogenic_prison")
 
 # The fitted parameters and the ranges searched (log: searched on the log scale).
 FITTED = {
@@ -167,7 +167,7 @@ def loss_terms(by_profile: dict[str, list[dict]], spec: dict, fitting: bool) -> 
 def structure_overrides(structure: str) -> list[str]:
     if structure not in STRUCTURES:
         sys.exit(f"calibrate: --structure {structure!r}: allowed {', '.join(STRUCTURES)}")
-    return [f"behaviour={STRUCTURES[structure]}"]
+    return [f"structure={structure}"]
 
 
 def cmd_fit(args) -> None:
@@ -232,7 +232,7 @@ def cmd_fit(args) -> None:
 def cmd_check(args) -> None:
     spec = targets()
     profiles = args.profiles or sorted({t["profile"] for t in spec["targets"]})
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     base = structure_overrides(args.structure)
     by_profile = {}
     for profile in profiles:
@@ -246,6 +246,12 @@ def cmd_check(args) -> None:
         want = t.get("range", t.get("value"))
         print(f"  {t['profile']:17s} {t['key']:40s} {m:10.4g} [{lo:.4g}, {hi:.4g}]  "
               f"target {want}")
+    if "city" in by_profile:  # what the fit sees: the other places' levels, measured on city
+        for t in spec["targets"]:
+            if t["profile"] not in by_profile and t["weight"] > 0:
+                m, lo, hi = mean_ci([lookup(s, t["key"]) for s in by_profile["city"]])
+                print(f"  city (as {t['profile']:5s})  {t['key']:40s} {m:10.4g} "
+                      f"[{lo:.4g}, {hi:.4g}]  target {t.get('range', t.get('value'))}")
     for peak in spec["peaks"]:
         runs = by_profile.get(peak["profile"])
         if runs:
@@ -268,8 +274,8 @@ def cmd_place(args) -> None:
     spec = targets()
     (target,) = [t for t in spec["targets"] if t["profile"] == args.profile]
     base = structure_overrides(args.structure) + [f"population={args.profile}"]
-    seeds = list(range(args.seeds))
-    lo, hi = math.log(0.1), math.log(10.0)
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    lo, hi = math.log(0.5), math.log(2.0)  # the allowed range of offending_level
     for _ in range(args.rounds):
         mid = 0.5 * (lo + hi)
         runs = replicate(base + [f"population.offending_level={math.exp(mid):.4g}"], seeds,
@@ -295,6 +301,8 @@ def main(argv=None) -> None:
         p.add_argument("--workers", type=int, default=2)
         if name == "check":
             p.add_argument("--profiles", nargs="*")
+        if name in ("check", "place"):  # fitting uses seeds 100 and up; the slow tests 0-4
+            p.add_argument("--first-seed", type=int, default={"check": 0, "place": 100}[name])
         if name == "fit":
             p.add_argument("--trials", type=int, default=300)
             p.add_argument("--study", help="an SQLite file to keep the study in (resumable)")

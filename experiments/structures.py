@@ -4,7 +4,7 @@ on violence, under each structure the calibration ships, side by side.
 Usage:
     python experiments/structures.py [--seeds 5] [--profile city] [--out structures.md]
 
-For each structure (`behaviour=default`: selection; `behaviour=criminogenic_prison`), each
+For each structure (`structure=selection`, the default; `structure=criminogenic_prison`), each
 scenario of `scenarios/` runs with seeds 0..n-1, as does the baseline; the effect is the mean
 difference from the baseline paired by seed, with a 95% t-interval, for violent incidents per
 100,000 a year (and, for reference, incarceration and 3-year re-arrest). The table ranks the
@@ -26,7 +26,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-STRUCTURES = {"selection": "default", "criminogenic prison": "criminogenic_prison"}
+STRUCTURES = {"selection": "selection", "criminogenic prison": "criminogenic_prison"}
 OUTCOMES = (("violent_incidents_per_100k_per_year", "violence per 100k", "{:+.0f}"),
             ("incarcerated_per_100k", "incarcerated per 100k", "{:+.0f}"),
             ("rearrest_within_3_years", "3-year re-arrest", "{:+.3f}"))
@@ -38,7 +38,7 @@ def run_one(args) -> dict:
     from sim.outcomes import summary
 
     structure, profile, scenario, seed = args
-    model = ViolencePreventionModel(load([f"behaviour={structure}", f"population={profile}",
+    model = ViolencePreventionModel(load([f"structure={structure}", f"population={profile}",
                                           f"scenario={scenario}", f"seed={seed}",
                                           "progress=false", "figures=false"]))
     model.run()

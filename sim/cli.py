@@ -152,7 +152,8 @@ def run(cfg: DictConfig) -> dict:
         raise
     elapsed = time.perf_counter() - started
     print(f"vpsim: {settings.scenario.name} on {settings.population.name} "
-          f"({settings.population.size:,} residents), seed {settings.seed}, "
+          f"({settings.population.size:,} residents), structure {settings.structure}, "
+          f"seed {settings.seed}, "
           f"{settings.years} years after {settings.burn_in_years} of burn-in, "
           f"{elapsed:.1f} s")
     print(headline_table(summary))

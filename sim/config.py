@@ -104,6 +104,9 @@ class PopulationConfig:
     # Place effect: multiplier on every resident's offending hazard, for what differs between
     # places beyond the risk factors modelled (fitted per calibrated place; 1 elsewhere).
     offending_level: float = bounded(1.0, 0.0, 2.0, lo_open=True)  # runaway: ok at 2.5, not 3.3
+    # Place effect on the justice system: multiplier on the probability that an offence leads to
+    # an arrest (every kind; 1: the US-like justice defaults; below 1: impunity).
+    clearance_level: float = bounded(1.0, 0.0, 1.0, lo_open=True)
     # Individual propensity: lognormal multiplier on the offending hazard, mean 1.
     propensity_sigma: float = bounded(1.0, 0.0, 3.0)
     # Family adversity: drawn at entry (age 10) and kept; prevalence at average disadvantage.
@@ -294,13 +297,16 @@ class ScenarioConfig:
 class VpsimConfig:
     seed: int = bounded(0, 0, 2**63 - 1)
     years: int = bounded(10, 1, 200)  # simulated after burn-in
-    burn_in_years: int = bounded(30, 0, 100)  # simulated first, discarded from every outcome
+    burn_in_years: int = bounded(10, 0, 100)  # simulated first, discarded from every outcome
     progress: bool = True
     figures: bool = True
     # numba threads for the resident kernel: 1 runs the serial kernel (a sweep already runs one
     # job per core); more runs the parallel kernel, with bit-identical results
     threads: int = bounded(1, 1, 256)
     sweep_name: str = "sweep"  # multirun folder: multirun/<sweep_name>; run it again to resume
+    # the model's structure (configs/structure/): what prison itself does, with the behaviour and
+    # justice parameters fitted under it (configs/CALIBRATION.md)
+    structure: str = "selection"
     population: PopulationConfig = field(default_factory=PopulationConfig)
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
     justice: JusticeConfig = field(default_factory=JusticeConfig)

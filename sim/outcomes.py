@@ -218,6 +218,7 @@ def summary(model: ViolencePreventionModel) -> dict:
     return {
         "scenario": cfg.scenario.name,
         "population": cfg.population.name,
+        "structure": cfg.structure,
         "residents": residents,
         "years": cfg.years,
         "burn_in_years": cfg.burn_in_years,

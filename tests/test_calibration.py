@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow
 SEEDS = range(5)
 SPEC = yaml.safe_load((Path(__file__).resolve().parent.parent / "configs"
                        / "calibration_targets.yaml").read_text())
-STRUCTURES = {"selection": "behaviour=default",
-              "criminogenic_prison": "behaviour=criminogenic_prison"}
+STRUCTURES = {"selection": "structure=selection",
+              "criminogenic_prison": "structure=criminogenic_prison"}
 PROFILES = sorted({t["profile"] for t in SPEC["targets"]})
 
 

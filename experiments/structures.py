@@ -98,7 +98,10 @@ def main(argv=None) -> None:
         cells = []
         for label in labels:
             m, lo, hi = effects[label, scenario][key]
-            cells += [f"{m:+.0f} [{lo:+.0f}, {hi:+.0f}]", str(ranks[label][scenario])]
+            base = sum(results[STRUCTURES[label], args.profile, "baseline", s][key]
+                       for s in range(args.seeds)) / args.seeds
+            cells += [f"{m:+.0f} ({100 * m / base:+.1f}%) [{lo:+.0f}, {hi:+.0f}]",
+                      str(ranks[label][scenario])]
         for label in labels:
             m, lo, hi = effects[label, scenario]["incarcerated_per_100k"]
             cells.append(f"{m:+.0f} [{lo:+.0f}, {hi:+.0f}]")

@@ -525,6 +525,8 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
             enter_resident(r, p, t, i, week, week - p.min_age_weeks)
             for k in range(n_individual):  # a new resident holds no program place
                 ind_status[k, i] = NOT_OFFERED
+                pt.ind_start_week[k, i] = 0
+                pt.ind_end_week[k, i] = 0
             state = FREE
         age = (week - r.birth_week[i]) // WEEKS_PER_YEAR
         sex = r.sex[i]

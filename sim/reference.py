@@ -718,11 +718,8 @@ class ReferenceModel(ViolencePreventionModel):
             getattr(r, name)[:] = [getattr(resident, name) for resident in self.slots]
         for k in range(pt.ind_status.shape[0]):
             pt.ind_status[k] = [resident.status[k] for resident in self.slots]
-            held = pt.ind_status[k] != NOT_OFFERED  # the engine keeps stale weeks otherwise
-            pt.ind_start_week[k, held] = [res.program_start[k] for res in self.slots
-                                          if res.status[k] != NOT_OFFERED]
-            pt.ind_end_week[k, held] = [res.program_end[k] for res in self.slots
-                                        if res.status[k] != NOT_OFFERED]
+            pt.ind_start_week[k] = [resident.program_start[k] for resident in self.slots]
+            pt.ind_end_week[k] = [resident.program_end[k] for resident in self.slots]
 
     def count(self, stat: int, sex: int, band: int) -> None:
         self.week_counts[stat][sex][band] += 1

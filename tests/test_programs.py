@@ -227,7 +227,9 @@ def test_coordination_raises_participation_in_reentry_beyond_replicate_noise():
 
 def test_coordination_multiplies_uptake_so_the_declined_join_the_participants():
     """Re-entry at effect 1.0 changes no draw, so both runs see the same releases: with
-    coordination (x1.25) uptake 0.8 becomes 1.0, and everyone who declined alone enrols."""
+    coordination (x1.25) uptake 0.8 becomes 1.0, so nobody declines and those who declined alone
+    enrol at their first offer. (Not exactly participants + declined: alone, someone who
+    declined may be offered again at a later release and enrol then.)"""
     reentry = ("seed=2", *program_overrides("reentry_employment", effect=1.0))
     alone = finished_run(SMALL + SHORT_RUN + reentry + ("scenario=reentry_employment",))
     coordinated = finished_run(SMALL + SHORT_RUN + reentry + (
@@ -238,7 +240,7 @@ def test_coordination_multiplies_uptake_so_the_declined_join_the_participants():
     c = coordinated.summary["programs"]["reentry_employment"]
     assert a["declined"] > 0
     assert c["declined"] == 0
-    assert c["participants"] == a["participants"] + a["declined"]
+    assert a["participants"] < c["participants"] <= a["participants"] + a["declined"]
 
 
 # -- 2. a neutral program changes nothing ----------------------------------------------------
@@ -477,10 +479,13 @@ def test_individual_programs_never_hold_more_participants_than_their_capacity(ev
         starts = np.concatenate([i.week_start for i in records])[None, :]
         ends = np.concatenate([i.week_end for i in records])[None, :]
         by_intakes = ((starts <= weeks) & (weeks < ends)).sum(axis=1)
-        assert np.array_equal(by_tables, by_intakes), program.name
+        # A participant who leaves the population (dies, or ages out in prison) stops being
+        # enrolled in the tables, and the place is free at the next intake; the intake records
+        # and active_delta keep the planned end.
+        assert np.all(by_tables <= by_intakes), program.name
         assert np.array_equal(by_delta, by_intakes), program.name
-        assert by_intakes.max() <= capacity, (program.name, int(by_intakes.max()))
-        assert by_intakes.max() == capacity, f"{program.name}: capacity never reached"
+        assert by_tables.max() <= capacity, (program.name, int(by_tables.max()))
+        assert by_tables.max() == capacity, f"{program.name}: capacity never reached"
         assert np.mean(program.waiting_list) > 0  # places were short: capacity was binding
 
 
@@ -493,7 +498,9 @@ def test_individual_participant_weeks_count_every_enrolled_week(every_program):
                     for i in records)
         entry = run.summary["programs"][program.name]
         assert entry["participant_weeks"] == weeks, program.name
-        assert entry["participant_weeks"] == int(run.enrolled_by_week[:, program.index].sum())
+        # planned weeks: those of participants who left the population early count in full
+        # (a known overcount, issue 13's costs)
+        assert entry["participant_weeks"] >= int(run.enrolled_by_week[:, program.index].sum())
         assert entry["participants"] == sum(len(i.enrolled) for i in records)
 
 

@@ -31,6 +31,7 @@ SYSTEM = "system"  # acts through the other programs and the justice system
 OFFENDING = "offending"  # hazard ratio on all offending
 VIOLENT_OFFENDING = "violent_offending"  # hazard ratio on the violent part of the hazard
 POLICE_PRESENCE = "police_presence"  # multiplier on police presence in covered communities
+MIN_POLICE_PRESENCE = 0.5  # presence deters as a power of it: no lower than half
 COLLECTIVE_EFFICACY = "collective_efficacy"  # multiplier on collective efficacy there
 PROGRAM_DELIVERY = "program_delivery"  # multiplier on the other programs' uptake and completion
 
@@ -70,6 +71,20 @@ class Kind:
                     return (f"{key}.{name} = {getattr(program, name)!r}: a {self.name} program "
                             f"has no {name} ({self.level} program: it covers communities"
                             + (")" if self.level == COMMUNITY else " through other programs)"))
+        if self.channel == POLICE_PRESENCE and not (MIN_POLICE_PRESENCE <= program.effect):
+            return (f"{key}.effect = {program.effect!r} is out of range: allowed "
+                    f"[{MIN_POLICE_PRESENCE}, 2] (a multiplier on police presence, which deters "
+                    "as a power of it)")
+        if self.channel != POLICE_PRESENCE and program.spillover != 0.0:
+            return (f"{key}.spillover = {program.spillover!r}: only police presence programs "
+                    "spill over to adjacent communities; allowed 0")
+        t = program.targeting
+        if t.reselect_every_weeks and (self.level != COMMUNITY or self.reach is not None
+                                       or not t.most_violent_communities):
+            return (f"{key}.targeting.reselect_every_weeks = {t.reselect_every_weeks}: only a "
+                    "community program without a reach of residents (hotspot_policing, "
+                    "community_participation) targeting most_violent_communities can move; "
+                    "allowed 0")
         if not self.raises_certainty and program.clearance_multiplier != 1.0:
             readers = ", ".join(k.name for k in KINDS.values() if k.raises_certainty)
             return (f"{key}.clearance_multiplier = {program.clearance_multiplier!r}: a "
@@ -91,7 +106,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "hazard ratio on offending while enrolled; clearance_multiplier on their arrest",
          raises_certainty=True),
     Kind("hotspot_policing", "Hotspot policing", COMMUNITY, POLICE_PRESENCE,
-         "multiplier on police presence (clearance) in the covered communities"),
+         "multiplier on police presence in the covered communities: it deters there and "
+         "raises clearance as presence ^ justice.arrest_presence_elasticity"),
     Kind("prison_rehabilitation", "Prison rehabilitation", INDIVIDUAL, OFFENDING,
          "hazard ratio on offending after release", after_release=True),
     Kind("reentry_employment", "Reentry employment", INDIVIDUAL, OFFENDING,

@@ -179,6 +179,11 @@ class BehaviourConfig:
     prior_incarceration_half_life_weeks: float = bounded(156.0, 0.1, 1e6)
     post_release: float = bounded(0.0, 0.0, math.log(1.5))
     post_release_half_life_weeks: float = bounded(13.0, 0.1, 520.0)
+    # Deterrence: police presence P in a community (relative to the place's reference, 1)
+    # multiplies the hazard of other offences by P ** -deterrence_other and of violent offences
+    # by P ** -deterrence_violent, apart from what presence does to the arrest probability.
+    deterrence_violent: float = bounded(0.0, 0.0, 2.0)
+    deterrence_other: float = bounded(0.0, 0.0, 2.0)
     # Victims.
     victim_among_peers: float = probability(0.3)
     victim_in_own_community: float = probability(0.8)
@@ -214,7 +219,11 @@ class JusticeConfig:
     clearance_violent: float = probability(0.3)  # arrest probability per violent offence
     clearance_other: float = probability(0.1)
     clearance_homicide: float = probability(0.6)
-    police_presence: float = bounded(1.0, 0.0, 10.0)  # multiplier on clearance, every community
+    # police presence in every community, relative to the place's reference (deterrence and
+    # clearance respond to it): half to double
+    police_presence: float = bounded(1.0, 0.5, 2.0)
+    # elasticity of the arrest probability to police presence: clearance x P ** this
+    arrest_presence_elasticity: float = bounded(1.0, 0.0, 1.0)
     supervision_detection: float = bounded(1.5, 1.0, 10.0)  # clearance multiplier when supervised
     conviction_probability: float = probability(0.6)
     prison_probability_violent: float = probability(0.5)
@@ -252,6 +261,9 @@ class Targeting:
     risk_factors: list[str] = field(default_factory=list)  # must carry each of these
     communities: list[int] = field(default_factory=list)  # community indices; empty: all
     most_violent_communities: int = bounded(0, 0, 32_767)  # N most violent at start; 0: off
+    # choose the most violent communities again every this many weeks, by their recent violence
+    # (hot spots move); 0: once, at the start
+    reselect_every_weeks: int = bounded(0, 0, 520)
     justice_state: str = "free"  # free (incl. supervised) | incarcerated | released | any
     released_within_weeks: int = bounded(WEEKS_PER_YEAR, 1, 5200)  # for justice_state=released
 
@@ -278,6 +290,9 @@ class ProgramConfig:
     effect_by_age_band: dict[str, float] = field(default_factory=dict)  # scales log(effect)
     # on arrest probability; read by the kinds that raise certainty (sim.catalogue)
     clearance_multiplier: float = bounded(1.0, 0.1, 10.0)
+    # police presence programs: the share of their deterrence felt in adjacent communities
+    # (positive: diffusion of benefits; negative: displacement of crime)
+    spillover: float = bounded(0.0, -1.0, 1.0)
     cost_per_participant_week: float = bounded(0.0, 0.0, None)
     cost_per_community_week: float = bounded(0.0, 0.0, None)
     cost_per_week: float = bounded(0.0, 0.0, None)

@@ -237,7 +237,10 @@ class Week(NamedTuple):
 
     community_hazard: np.ndarray  # [community] offending multiplier (disadvantage, violence,
     #                               collective efficacy), float64
-    police_presence: np.ndarray  # [community] multiplier on clearance, float64
+    arrest_multiplier: np.ndarray  # [community] multiplier on clearance (police presence ^
+    #                                arrest elasticity x system programs' certainty), float64
+    deter_all: np.ndarray  # [community] log HR of every offence: police presence deters
+    deter_violent: np.ndarray  # [community] log HR of violent offences beyond deter_all
     counts: np.ndarray  # [statistic, sex, band] int64 (codes.STAT_NAMES)
     incidents: np.ndarray  # [community] violent incidents, by the victim's community, int64
     offences: np.ndarray  # queue: offender i (violent offence) or ~i (other), int32
@@ -489,8 +492,8 @@ def individual_program_terms(r, pt, stats, i, week, age, sex, band):
 
 
 @njit(cache=True)
-def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, released, ind_stats,
-               community_stats, spells, tallies):
+def step_block(lo, hi, week, r, p, t, pt, comm_hazard, deter_all, deter_violent, counts,
+               offences, released, ind_stats, community_stats, spells, tallies):
     """Stages 1, 3, 5 (supervision) and 6 for residents lo..hi-1.
 
     Queues offences at `offences[lo:]` (the offender's index for a violent offence, its bitwise
@@ -554,17 +557,17 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
         # 3. offending
         h = offending_hazard(r, p, t, comm_hazard, i, week, age)
         violent_share = p.violent_share
+        c = r.community[i]
+        x_all = 0.0
+        x_violent = 0.0
         if has_programs:
             # Stage 2's effects. Community programs inline, over local arrays; individual
             # programs only for residents who have a status in one.
-            x_all = 0.0
-            x_violent = 0.0
             for k in range(n_individual):
                 if ind_status[k, i] != NOT_OFFERED:
                     x_all, x_violent = individual_program_terms(r, pt, ind_stats, i, week, age,
                                                                 sex, band)
                     break
-            c = r.community[i]
             if community_covered[c]:
                 since = pupils_since[c]
                 if since != NEVER:
@@ -580,12 +583,15 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, counts, offences, release
                                          or week - r.victimised_week[i] < exposed_window):
                     x_violent += exposed_log_effect[sex, band]
                     community_stats[EXPOSED_WEEKS] += 1
-            if x_all != 0.0:
-                h *= np.exp(x_all)
-            if x_violent != 0.0:  # only the violent part of the hazard changes
-                v = violent_share * np.exp(x_violent)
-                h *= v + 1.0 - violent_share
-                violent_share = v / (v + 1.0 - violent_share)
+        # police presence deters where it is (0 at the reference presence), after programs
+        x_all += deter_all[c]
+        x_violent += deter_violent[c]
+        if x_all != 0.0:
+            h *= np.exp(x_all)
+        if x_violent != 0.0:  # only the violent part of the hazard changes
+            v = violent_share * np.exp(x_violent)
+            h *= v + 1.0 - violent_share
+            violent_share = v / (v + 1.0 - violent_share)
         u = uniform(key, week, i, rng.OFFEND)
         if u < h and u < 1.0 - np.exp(-h):  # 1 - exp(-h) <= h: skip the exp mostly
             if uniform(key, week, i, rng.OFFENCE_TYPE) < violent_share:
@@ -609,15 +615,16 @@ def step_residents(week, r, p, t, pt, w, rec):
     """Stages 1, 3, 5 (supervision) and 6 for every resident, in one pass; opens the spells of
     this week's releases. Returns the number of offences queued in `w.offences`."""
     n_offences, n_released = step_block(0, r.birth_week.shape[0], week, r, p, t, pt,
-                                        w.community_hazard, w.counts, w.offences, w.released,
-                                        pt.ind_stats, pt.community_stats, rec.spells,
-                                        rec.tallies)
+                                        w.community_hazard, w.deter_all, w.deter_violent,
+                                        w.counts, w.offences, w.released, pt.ind_stats,
+                                        pt.community_stats, rec.spells, rec.tallies)
     open_spells(week, w.released, n_released, r, rec.spells, rec.tallies)
     return n_offences
 
 
 @njit(cache=True, parallel=True)
-def _step_blocks(week, r, p, t, pt, comm_hazard, offences, released, spells, blocks):
+def _step_blocks(week, r, p, t, pt, comm_hazard, deter_all, deter_violent, offences, released,
+                 spells, blocks):
     """`step_block` over the blocks of `blocks`, on numba's threads; each block counts into its
     own rows of `blocks` and queues in its own range of `offences` and `released`.
 
@@ -638,8 +645,9 @@ def _step_blocks(week, r, p, t, pt, comm_hazard, offences, released, spells, blo
         block_ind_stats[b][:] = 0
         block_community_stats[b][:] = 0
         block_tallies[b][:] = 0
-        n_off, n_rel = step_block(lo, hi, week, r, p, t, pt, comm_hazard, block_counts[b],
-                                  offences, released, block_ind_stats[b],
+        n_off, n_rel = step_block(lo, hi, week, r, p, t, pt, comm_hazard, deter_all,
+                                  deter_violent, block_counts[b], offences, released,
+                                  block_ind_stats[b],
                                   block_community_stats[b], spells, block_tallies[b])
         queued[b, 0] = n_off
         queued[b, 1] = n_rel
@@ -654,8 +662,8 @@ def step_residents_parallel(week, r, p, t, pt, w, rec, blocks):
     and the counters summed (integers: the same whatever the order), so the offence queue and
     the spells come out in resident order, as in one pass.
     """
-    _step_blocks(week, r, p, t, pt, w.community_hazard, w.offences, w.released, rec.spells,
-                 blocks)
+    _step_blocks(week, r, p, t, pt, w.community_hazard, w.deter_all, w.deter_violent,
+                 w.offences, w.released, rec.spells, blocks)
     n = r.birth_week.shape[0]
     n_blocks = blocks.counts.shape[0]
     offences = w.offences
@@ -747,7 +755,7 @@ def process_offences(week, n_offences, r, p, t, pt, w, rec):
     the first `n_offences` of `w.offences`, in queue order."""
     year_start_week = week - week % WEEKS_PER_YEAR
     offences = w.offences
-    police = w.police_presence
+    police = w.arrest_multiplier
     counts = w.counts
     community_incidents = w.incidents
     spells = rec.spells

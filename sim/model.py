@@ -163,8 +163,15 @@ class ViolencePreventionModel(mesa.Model):
         n_bands = len(self.band_labels)
         self._counts = np.zeros((N_STATS, 2, n_bands), np.int64)
         self._incidents = np.zeros(pop.communities, np.int64)
+        # what police presence does this week: clearance x presence ^ arrest elasticity x
+        # system programs' certainty; deterrence as log hazard ratios (0 at presence 1)
+        self.arrest_multiplier = np.ones(pop.communities)
+        self.deter_all = np.zeros(pop.communities)
+        self.deter_violent = np.zeros(pop.communities)
+        self._police_effects()
         self._week_buffers = kernels.Week(
-            community_hazard=self.community_hazard, police_presence=self.police_presence,
+            community_hazard=self.community_hazard, arrest_multiplier=self.arrest_multiplier,
+            deter_all=self.deter_all, deter_violent=self.deter_violent,
             counts=self._counts, incidents=self._incidents,
             offences=np.empty(pop.size, np.int32), released=np.empty(pop.size, np.int32))
         self.tallies = np.zeros(N_TALLIES, np.int64)
@@ -232,6 +239,22 @@ class ViolencePreventionModel(mesa.Model):
         np.multiply(self._base_police_presence,
                     self.programs.police_multiplier(len(self.police_presence)),
                     out=self.police_presence)
+        self._police_effects()
+
+    def _police_effects(self) -> None:
+        """Police presence P deters where it is (hazard x P ** -deterrence, more for violent
+        offences) and, felt, in adjacent communities (a program's spillover); it raises
+        clearance only where it is, as P ** arrest_presence_elasticity."""
+        beh, jus = self.config.behaviour, self.config.justice
+        presence = self.police_presence
+        certainty = self.programs.certainty_multiplier()
+        np.multiply(presence ** jus.arrest_presence_elasticity, certainty,
+                    out=self.arrest_multiplier)
+        log_presence = np.log(presence) + self.programs.felt_presence_spillover(
+            self.tables.community_adj_ptr, self.tables.community_adj_idx)
+        np.multiply(log_presence, -beh.deterrence_other, out=self.deter_all)
+        np.multiply(log_presence, beh.deterrence_other - beh.deterrence_violent,
+                    out=self.deter_violent)
 
     def _live_week(self, week: int) -> None:
         """Stage 2: every resident's week (demography, release, offending, supervision)."""

@@ -224,6 +224,7 @@ def summary(model: ViolencePreventionModel) -> dict:
         "burn_in_years": cfg.burn_in_years,
         "seed": cfg.seed,
         "violent_incidents_per_100k_per_year": rate(VIOLENT_OFFENCES),
+        "other_offences_per_100k_per_year": rate(OTHER_OFFENCES),
         "homicides_per_100k_per_year": rate(HOMICIDES),
         "victimisations_per_100k_per_year": rate(VICTIMISATIONS),
         "share_victimised_per_year": share_victimised,

@@ -357,6 +357,9 @@ class ProgramBook:
                 continue
             if week == p.start:
                 self._start(model, p)
+            elif (p.config.targeting.reselect_every_weeks
+                  and (week - p.start) % p.config.targeting.reselect_every_weeks == 0):
+                p.covered = self._communities(model, p)  # hot spots move: by recent violence
             p.weeks_running += 1
             if p.level == COMMUNITY:
                 p.community_weeks += int(p.covered.sum())
@@ -456,12 +459,32 @@ class ProgramBook:
 
     # -- channels that act on communities (O(communities)) ---------------------------------------
     def police_multiplier(self, n_communities: int) -> np.ndarray:
-        """Police presence by community: programs on that channel in their covered
-        communities; a system program's clearance multiplier everywhere once it runs."""
+        """Police presence by community: programs on that channel, in their covered
+        communities."""
         m = np.ones(n_communities)
         for p in self.programs:
             if p.kind.channel == POLICE_PRESENCE and p.covered is not None:
                 m[p.covered] *= p.config.effect
+        return m
+
+    def felt_presence_spillover(self, adj_ptr: np.ndarray, adj_idx: np.ndarray) -> np.ndarray:
+        """Log police presence felt in communities adjacent to a police program's covered
+        ones (not covered themselves): spillover x log(effect); diffusion when positive."""
+        felt = np.zeros(len(adj_ptr) - 1)
+        for p in self.programs:
+            if (p.kind.channel == POLICE_PRESENCE and p.covered is not None
+                    and p.config.spillover != 0.0):
+                near = np.zeros(len(felt), bool)
+                for c in np.flatnonzero(p.covered):
+                    near[adj_idx[adj_ptr[c]:adj_ptr[c + 1]]] = True
+                near &= ~p.covered
+                felt[near] += p.config.spillover * np.log(p.config.effect)
+        return felt
+
+    def certainty_multiplier(self) -> float:
+        """Clearance everywhere from system programs once they run (coordination between
+        agencies: more offences lead to an arrest without more police on the street)."""
+        m = 1.0
         for p in self.programs:
             if p.level == SYSTEM and p.kind.raises_certainty and p.weeks_running > 0:
                 m *= p.config.clearance_multiplier

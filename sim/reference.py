@@ -284,12 +284,15 @@ class Resident(mesa.Agent):
         if x != 0.0:
             hazard *= math.exp(x)
         violent_share = p.violent_share
-        if not model.programs_act:
-            return hazard, violent_share
         x_all, x_violent = 0.0, 0.0
-        if any(s != NOT_OFFERED for s in self.status):
-            x_all, x_violent = self.individual_program_terms(week, age, sex, band)
-        x_all, x_violent = self.community_program_terms(week, age, sex, band, x_all, x_violent)
+        if model.programs_act:
+            if any(s != NOT_OFFERED for s in self.status):
+                x_all, x_violent = self.individual_program_terms(week, age, sex, band)
+            x_all, x_violent = self.community_program_terms(week, age, sex, band, x_all,
+                                                            x_violent)
+        # police presence deters where it is (0 at the reference presence), after programs
+        x_all += model.deter_all_now[self.community]
+        x_violent += model.deter_violent_now[self.community]
         if x_all != 0.0:
             hazard *= math.exp(x_all)
         if x_violent != 0.0:
@@ -397,7 +400,7 @@ class Resident(mesa.Agent):
             clearance = p.clearance_violent
         else:
             clearance = p.clearance_other
-        p_arrest = clearance * model.police_presence_now[self.community]
+        p_arrest = clearance * model.arrest_multiplier_now[self.community]
         if state == SUPERVISED:
             p_arrest *= p.supervision_detection
         enrolled = self.enrolled(week)
@@ -750,6 +753,8 @@ class ReferenceModel(ViolencePreventionModel):
         self.offences: list[tuple[Resident, bool]] = []
         self.year_start = week - week % WEEKS_PER_YEAR
         self.community_hazard_now = self.community_hazard.tolist()
+        self.deter_all_now = self.deter_all.tolist()
+        self.deter_violent_now = self.deter_violent.tolist()
         AgentSet(self.slots, random=self.random).do("grow_older")  # demography
         AgentSet(self.slots, random=self.random).do("live_week")  # release, offending, ...
 
@@ -757,7 +762,7 @@ class ReferenceModel(ViolencePreventionModel):
         """Stage "offences": each queued offence, in slot order."""
         if week < self.engine_weeks:
             return super()._resolve_offences(week)
-        self.police_presence_now = self.police_presence.tolist()
+        self.arrest_multiplier_now = self.arrest_multiplier.tolist()
         for offender, violent in self.offences:
             offender.commit_offence(violent)
         self._counts[:] = self.week_counts

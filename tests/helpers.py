@@ -121,7 +121,9 @@ class TinyWorld:
         self.offences = np.empty(n, np.int32)
         self.released = np.empty(n, np.int32)
         self.community_hazard = np.ones(1)
-        self.police = np.ones(1)
+        self.police = np.ones(1)  # the week's arrest multiplier
+        self.deter_all = np.zeros(1)
+        self.deter_violent = np.zeros(1)
         self.incidents = np.zeros(1, np.int64)
         self.queued = np.zeros(0, np.int32)
         self.programs = programs.empty_tables(n, 1, len(AGE_BAND_EDGES))
@@ -165,8 +167,8 @@ class TinyWorld:
         r, p, t = self.residents, self.params, self.tables
         self.counts[:] = 0
         self.incidents[:] = 0
-        w = kernels.Week(self.community_hazard, self.police, self.counts, self.incidents,
-                         self.offences, self.released)
+        w = kernels.Week(self.community_hazard, self.police, self.deter_all, self.deter_violent,
+                         self.counts, self.incidents, self.offences, self.released)
         rec = kernels.Records(self.spells, self.tallies)
         n = kernels.step_residents(week, r, p, t, self.programs, w, rec)
         self.queued = self.offences[:n].copy()

@@ -94,6 +94,8 @@ def random_configs(draw) -> VpsimConfig:
     beh.retaliation = draw(st.floats(-1.0, 2.0))
     beh.prior_incarceration = draw(st.floats(math.log(0.8), math.log(1.3)))
     beh.post_release = draw(st.floats(0.0, math.log(1.5)))
+    beh.deterrence_violent = draw(st.floats(0.0, 2.0))
+    beh.deterrence_other = draw(st.floats(0.0, 2.0))
     beh.state_propensity_gradient = draw(st.floats(0.0, 2.0))
     beh.exposure_saturation = draw(st.floats(0.1, 10.0))
     beh.lethality = draw(st.floats(0.0, min(0.01, upper(BehaviourConfig, "lethality"))))
@@ -104,7 +106,8 @@ def random_configs(draw) -> VpsimConfig:
     jus = cfg.justice
     jus.clearance_violent, jus.clearance_other, jus.clearance_homicide = (
         draw(unit()), draw(unit()), draw(unit()))
-    jus.police_presence = draw(st.floats(0.0, 3.0))
+    jus.police_presence = draw(st.floats(0.5, 2.0))
+    jus.arrest_presence_elasticity = draw(unit())
     jus.supervision_detection = draw(st.floats(1.0, 3.0))
     jus.conviction_probability = draw(unit())
     jus.prison_probability_violent = draw(unit())

@@ -107,6 +107,12 @@ def outcome(key: str) -> Callable[[FinishedRun], float]:
     return measure
 
 
+def arrests_per_offence(run: FinishedRun) -> float:
+    s = run.summary
+    return s["arrests_per_100k_per_year"] / (s["violent_incidents_per_100k_per_year"]
+                                             + s["other_offences_per_100k_per_year"])
+
+
 def efficacy_of(communities: list[int], name: str) -> Callable[[FinishedRun], float]:
     """Mean collective efficacy at the end of the run of `communities`, which program `name`
     covers when the run has it."""
@@ -146,12 +152,12 @@ EVERYONE_OFFERED = dict(capacity=5000, uptake=1.0, completion=1.0)
 CHANNELS = [
     pytest.param(Channel(enlarged("hotspot_policing", targeting__most_violent_communities=8,
                                   effect=2.0),
-                         COMMUNITY_RUN, outcome("arrests_per_100k_per_year"), +1),
-                 id="hotspot_policing-raises_arrests"),
+                         COMMUNITY_RUN, arrests_per_offence, +1),
+                 id="hotspot_policing-raises_the_arrest_probability"),
     pytest.param(Channel(enlarged("hotspot_policing", targeting__most_violent_communities=8,
                                   effect=2.0),
-                         COMMUNITY_RUN, outcome("incarcerated_per_100k"), +1),
-                 id="hotspot_policing-raises_incarceration"),
+                         COMMUNITY_RUN, outcome("violent_incidents_per_100k_per_year"), -1),
+                 id="hotspot_policing-deters_violence"),
     pytest.param(Channel(enlarged("community_participation",
                                   targeting__most_violent_communities=0,
                                   targeting__communities=str(PARTICIPATION_COMMUNITIES),

@@ -196,15 +196,27 @@ def test_a_lottery_of_a_strong_program_finds_a_clear_effect():
     assert result["status"] == ev.CHECKED and result["estimand"] == ev.DIFFERENCE
 
 
+CBT_ALL_YOUTH = [f"{CBT}.targeting.most_violent_communities=8",
+                 f"{CBT}.targeting.risk_percentile=0"]
+
+
 def test_treatment_on_the_treated_is_intention_to_treat_over_take_up():
-    result = ev.evaluate("cbt_youth", [f"{CBT}.targeting.most_violent_communities=8",
-                                       f"{CBT}.targeting.risk_percentile=0"],
-                         seeds=2, profile="small", workers=1)
+    result = ev.evaluate("cbt_youth", [*CBT_ALL_YOUTH, f"{CBT}.effect=1.0"], seeds=2,
+                         profile="small", workers=1)
     for s in result["per_seed"]:
         assert 0.3 < s["take_up"] < 0.9
         assert s["effect"] == pytest.approx(s["intention_to_treat"] / s["take_up"])
         assert s["intention_to_treat"] == pytest.approx(
             s["program_arm"] / s["comparison_arm"] - 1.0)
+        # without effect, the placebo run is the same run: no difference at all
+        assert s["placebo_paired"] == 0.0 and s["waiting_list_spillover"] == 0.0
+
+
+def test_the_placebo_paired_effect_finds_a_strong_program():
+    result = ev.evaluate("cbt_youth", [*CBT_ALL_YOUTH, f"{CBT}.effect=0.2"], seeds=2,
+                         profile="small", workers=1)
+    paired = result["secondary"]["placebo_paired"]
+    assert all(v < 0.0 for v in paired["per_seed"]) and paired["mean"] < -0.25, paired
 
 
 VIOLENCE = "scenario.programs.violence_interruption"

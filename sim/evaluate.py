@@ -310,6 +310,17 @@ def _program_key(kind: str) -> str:
     return f"scenario.programs.{kind}"  # every scenario file names its program after its kind
 
 
+def placebo_config(cfg: VpsimConfig, kind: str) -> VpsimConfig:
+    """`cfg` with `kind`'s program doing nothing: effect 1 and no change to arrest, the same
+    people enrolled and the same communities covered. Run with the same seed, it shares every
+    draw with the real run until behaviour differs (common random numbers)."""
+    cfg = copy.deepcopy(cfg)
+    program = cfg.scenario.programs[kind]
+    program.effect = 1.0
+    program.clearance_multiplier = 1.0
+    return cfg
+
+
 def _window_error(key: str, value, need: str) -> ConfigError:
     return ConfigError(f"{key} = {value!r}: {need}")
 
@@ -403,9 +414,7 @@ class Lottery:
         """The same people in a run where the program has no effect (effect 1, the same seed:
         the same draws until behaviour differs): the effect on the offered without the
         lottery's sampling noise, and any spill-over onto the waiting list."""
-        cfg = copy.deepcopy(cfg)
-        cfg.scenario.programs[kind].effect = 1.0
-        placebo = StudyModel(cfg)
+        placebo = StudyModel(placebo_config(cfg, kind))
         placebo.run()
         followed = (start >= 0) & (start + self.window_weeks <= model.total_weeks)
         y1 = self._outcome(people, start, followed, model, self.window_weeks)
@@ -456,6 +465,22 @@ def _area_counts(model: StudyModel, series: np.ndarray, start: int, pre: int, po
     before = float(series[model.weeks(start - pre, start)][:, idx].sum())
     after = float(series[model.weeks(start, start + post)][:, idx].sum())
     return before, after
+
+
+def _against_placebo(kind: str, cfg: VpsimConfig, model: StudyModel, series: str, start: int,
+                     weeks: int, treated, comparison) -> dict:
+    """The treated and comparison communities against themselves in a run where the program
+    does nothing (`placebo_config`): the program's effect where it ran, over the window after
+    its start, without the design's sampling noise, and any spill-over onto the comparison."""
+    placebo = StudyModel(placebo_config(cfg, kind), from_week=model.first_week
+                         - model.burn_in_weeks)
+    placebo.run()
+    window = model.weeks(start, start + weeks)
+    real, none = getattr(model, series)[window], getattr(placebo, series)[window]
+    what = series.removeprefix("community_").replace("_", " ") + " in the placebo run"
+    return {name: relative_change(float(real[:, idx].sum()), float(none[:, idx].sum()), what)
+            for name, idx in (("placebo_paired", np.asarray(treated, np.int64)),
+                              ("comparison_spillover", np.asarray(comparison, np.int64)))}
 
 
 def _did(model: StudyModel, series: np.ndarray, start: int, pre: int, post: int,
@@ -536,6 +561,9 @@ class MatchedAreas(_Windows):
             out["collective_efficacy_points"] = float(
                 (e[post][:, treated].mean() - e[pre][:, treated].mean())
                 - (e[post][:, comparison].mean() - e[pre][:, comparison].mean()))
+        series = "community_firearm_incidents" if self.firearm else "community_violent_incidents"
+        out.update(_against_placebo(kind, cfg, model, series, p.start, self.post_weeks, treated,
+                                    comparison))
         return out
 
 
@@ -578,8 +606,9 @@ class RandomisedAreas(_Windows):
         candidates = _most_violent_at_start(cfg, kind, n)
         treated = np.sort(_coin(cfg).choice(candidates, n, replace=False))
         control = np.sort(np.setdiff1d(candidates, treated))
-        model = StudyModel(_covering(cfg, kind, treated),
-                           from_week=cfg.scenario.programs[kind].start_week - self.pre_weeks)
+        trial = _covering(cfg, kind, treated)
+        model = StudyModel(trial, from_week=cfg.scenario.programs[kind].start_week
+                           - self.pre_weeks)
         model.run()
         start = model.programs.by_kind(kind).start
         args = (start, self.pre_weeks, self.post_weeks)
@@ -593,6 +622,8 @@ class RandomisedAreas(_Windows):
                             if len(catchment_t) and len(catchment_c) else None)
         out["arrests"] = _did(model, model.community_arrests, *args, treated, control,
                               "arrests")
+        out.update(_against_placebo(kind, trial, model, "community_violent_incidents", start,
+                                    self.post_weeks, treated, control))
         return out
 
 
@@ -645,8 +676,8 @@ class PairedCommunityPanel:
         coin = _coin(cfg).integers(0, 2, n)
         treated = np.sort(pairs[np.arange(n), coin])
         control = np.sort(pairs[np.arange(n), 1 - coin])
-        model = StudyModel(_covering(cfg, kind, treated), panel_kind=kind,
-                           panel_ages=self.panel_ages, offences=True)
+        trial = _covering(cfg, kind, treated)
+        model = StudyModel(trial, panel_kind=kind, panel_ages=self.panel_ages, offences=True)
         model.run()
         start = model.programs.by_kind(kind).start
         panel, left = model.panel, model.panel_left()
@@ -673,7 +704,24 @@ class PairedCommunityPanel:
                 raise EvaluationError(f"{kind}: no panel member in an arm: too few residents")
             out[name] = relative_change(float(y[a == 1].mean()), float(y[a == 0].mean()),
                                         "offenders")
+        out.update(self._against_placebo(kind, trial, model, arm, start))
         return out
+
+    def _against_placebo(self, kind: str, trial: VpsimConfig, model: StudyModel,
+                         arm: np.ndarray, start: int) -> dict:
+        """The same panel in a run where the program does nothing (`placebo_config`)."""
+        placebo = StudyModel(placebo_config(trial, kind), offences=True)
+        placebo.run()
+        begin = start + WEEKS_PER_YEAR * (self.outcome_year - 1)
+        left = model.panel_left()
+        here = (arm >= 0) & ((left == NEVER) | (left >= begin + WEEKS_PER_YEAR))
+        people, a = model.panel[here], arm[here]
+        y1, y0 = (events_within(people, np.full(len(people), begin), run.offence_log(),
+                                WEEKS_PER_YEAR) > 0 for run in (model, placebo))
+        return {"placebo_paired": relative_change(float(y1[a == 1].mean()),
+                                                  float(y0[a == 1].mean()), "offenders"),
+                "comparison_spillover": relative_change(float(y1[a == 0].mean()),
+                                                        float(y0[a == 0].mean()), "offenders")}
 
 
 @dataclass(frozen=True)
@@ -775,7 +823,12 @@ EVALUATIONS: dict[str, Evaluation] = {e.kind: e for e in (
                "program_effects.cure_violence)",
         runs=MatchedAreas(pre_weeks=2 * WEEKS_PER_YEAR, post_weeks=3 * WEEKS_PER_YEAR,
                           firearm=True),
-        secondary=(("violent_incidents", "violent incidents, same design", RELATIVE),),
+        secondary=(("placebo_paired", "the sites' firearm incidents against themselves in a "
+                                      "run where the program does nothing (same seed)",
+                    RELATIVE),
+                   ("comparison_spillover", "the comparison communities against themselves in "
+                                            "that run (contamination)", RELATIVE),
+                   ("violent_incidents", "violent incidents, same design", RELATIVE)),
         note="The published range is for the sites that worked; Pittsburgh and Phoenix found "
              "no effect or increases. The model locates a violent incident in the victim's "
              "community and counts firearm incidents only city-wide: the evaluation counts "
@@ -797,7 +850,11 @@ EVALUATIONS: dict[str, Evaluation] = {e.kind: e for e in (
         secondary=(("catchment", "adjacent communities, treated arm's vs control arm's "
                                  "(published: non-significant, diffusion more common than "
                                  "displacement)", RELATIVE),
-                   ("arrests", "arrests in the treated vs control communities", RELATIVE)),
+                   ("arrests", "arrests in the treated vs control communities", RELATIVE),
+                   ("placebo_paired", "the treated communities against themselves in a run "
+                                      "where the program does nothing (same seed)", RELATIVE),
+                   ("comparison_spillover", "the control communities against themselves in "
+                                            "that run (contamination)", RELATIVE)),
         note="The published effect is at street segments; a model community holds many. It "
              "is translated to the community as s x published with s = 0.5, the share of a "
              "community's violence at its hot spots (Weisburd 2015): -4% to -8%."),
@@ -814,6 +871,10 @@ EVALUATIONS: dict[str, Evaluation] = {e.kind: e for e in (
                "(targets.yaml program_effects.focused_deterrence)",
         runs=MatchedAreas(pre_weeks=WEEKS_PER_YEAR, post_weeks=WEEKS_PER_YEAR,
                           share_of_communities=0.2),
+        secondary=(("placebo_paired", "the targeted communities against themselves in a run "
+                                      "where the program does nothing (same seed)", RELATIVE),
+                   ("comparison_spillover", "the comparison communities against themselves in "
+                                            "that run (contamination)", RELATIVE)),
         note="The group-level design (called-in factions vs matched factions, Papachristos & "
              "Kirk 2015: -23% shootings) needs gang factions, which the model does not have."),
     Evaluation(
@@ -832,7 +893,11 @@ EVALUATIONS: dict[str, Evaluation] = {e.kind: e for e in (
         secondary=(("violent_offending", "any violent offence in the past year at 15-16",
                     RELATIVE),
                    ("offending_later", "any offence in the past year at 19-20 (9th year)",
-                    RELATIVE)),
+                    RELATIVE),
+                   ("placebo_paired", "the treated panel against itself in a run where the "
+                                      "program does nothing (same seed)", RELATIVE),
+                   ("comparison_spillover", "the control panel against itself in that run "
+                                            "(contamination)", RELATIVE)),
         note="Only the direction is sourced; the scenario's magnitude (HR 0.8) is not "
              "verified. Offences, not arrests: CTC's outcomes are self-reported."),
     Evaluation(
@@ -862,7 +927,11 @@ EVALUATIONS: dict[str, Evaluation] = {e.kind: e for e in (
         runs=MatchedAreas(pre_weeks=2 * WEEKS_PER_YEAR, post_weeks=4 * WEEKS_PER_YEAR,
                           efficacy=True),
         secondary=(("collective_efficacy_points",
-                    "collective efficacy (0-1), difference in differences", DIFFERENCE),)),
+                    "collective efficacy (0-1), difference in differences", DIFFERENCE),
+                   ("placebo_paired", "the program's communities against themselves in a run "
+                                      "where the program does nothing (same seed)", RELATIVE),
+                   ("comparison_spillover", "the comparison communities against themselves in "
+                                            "that run (contamination)", RELATIVE))),
     Evaluation(
         "institutional_coordination",
         design="before/after, the whole city (no comparison)",
@@ -1147,10 +1216,12 @@ def main(argv: list[str] | None = None) -> None:
         refuse(f"--out = {shown(str(out))} is a file: give a folder")
 
     kinds = list(EVALUATIONS) if args.program == "all" else [args.program]
+    given = {kind: own_overrides(kind, args.overrides) if args.program == "all"
+             else list(args.overrides) for kind in kinds}
     runs, seeds = {}, {}
     for kind in kinds:
         try:
-            runs[kind], cfg = plan(kind, own_overrides(kind, args.overrides), args.profile)
+            runs[kind], cfg = plan(kind, given[kind], args.profile)
         except ConfigError as error:
             refuse(f"{kind}: {error}" if args.program == "all" else str(error))
         seeds[kind] = [cfg.seed + k for k in range(n_seeds)]
@@ -1162,8 +1233,7 @@ def main(argv: list[str] | None = None) -> None:
     for kind in kinds:
         try:
             results[kind] = assemble(kind, per_seed[kind], profile=args.profile,
-                                     overrides=own_overrides(kind, args.overrides),
-                                     run_overrides=runs[kind])
+                                     overrides=given[kind], run_overrides=runs[kind])
         except EvaluationError as error:
             results[kind] = str(error)
     try:

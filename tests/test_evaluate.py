@@ -235,8 +235,22 @@ def test_matched_areas_without_effect_find_none_and_with_a_strong_one_a_fall():
     assert none["ci_low"] <= 0.0 <= none["ci_high"]
     assert none["secondary"]["violent_incidents"]["ci_low"] <= 0.0 \
         <= none["secondary"]["violent_incidents"]["ci_high"]
-    assert all(s["violent_incidents"] < -0.25 for s in strong["per_seed"]), strong["per_seed"]
-    assert all(s["effect"] < 0.0 for s in strong["per_seed"]), strong["per_seed"]
+    # without effect the placebo run is the same run: the sites against themselves, no change
+    assert all(s["placebo_paired"] == 0.0 and s["comparison_spillover"] == 0.0
+               for s in none["per_seed"])
+    for s in strong["per_seed"]:
+        assert s["violent_incidents"] < -0.25 and s["effect"] < 0.0, s
+        assert s["placebo_paired"] < -0.25, s
+
+
+def test_the_paired_community_panel_of_a_program_without_effect_finds_none_against_itself():
+    runs, _ = ev.plan("school_education", ["scenario.programs.school_education.effect=1.0"],
+                      "small")
+    s = ev.measure_seed("school_education", runs, 0)
+    assert "error" not in s, s
+    assert s["panel_treated"] > 50 and s["panel_control"] > 50
+    assert len(s["treated"]) == len(s["control"]) and not set(s["treated"]) & set(s["control"])
+    assert s["placebo_paired"] == 0.0 and s["comparison_spillover"] == 0.0
 
 
 def test_the_randomised_design_ranks_communities_as_the_program_does():
@@ -285,7 +299,8 @@ def test_the_command_writes_evaluation_json_with_the_keys(hotspot_evaluation):
     assert result["published_low"] == -0.08 and result["published_high"] == -0.04
     assert result["within"] == (-0.08 <= result["model_effect"] <= -0.04)
     assert [s["seed"] for s in result["per_seed"]] == [0, 1]
-    assert set(result["secondary"]) == {"catchment", "arrests"}
+    assert set(result["secondary"]) == {"catchment", "arrests", "placebo_paired",
+                                        "comparison_spillover"}
 
 
 def test_a_full_disk_leaves_no_evaluation_json(tmp_path, monkeypatch, capsys):
@@ -319,6 +334,7 @@ def test_a_full_disk_leaves_no_evaluation_json(tmp_path, monkeypatch, capsys):
     (["violence_interruption", "years=2"], "start_week = 104 is out of range: allowed [0, 103] "
                                            "(weeks after burn-in; the run ends after 2 years)"),
     (["all", "years=2"], "reentry_employment: years = 2: "),
+    (["cbt_youth", f"{REENTRY}.effect=0.5"], "scenario.programs.reentry_employment"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args, names):
     out = tmp_path / "out"

@@ -53,7 +53,7 @@ from multiprocessing import get_context
 import numpy as np
 import pandas as pd
 
-from . import folders
+from . import folders, machine
 from .catalogue import INDIVIDUAL, KINDS, REFERENCE_PROFILE, resized_for
 from .codes import (
     COMPLETER,
@@ -998,9 +998,7 @@ def plan(kind: str, overrides: list[str], profile: str) -> tuple[list[str], Vpsi
     full = design_overrides(kind, overrides, profile)
     cfg = load(full)
     EVALUATIONS[kind].runs.check(kind, cfg)
-    from .machine import check
-
-    check(cfg)
+    machine.check(cfg)  # memory for a run, threads numba may use
     return full, cfg
 
 

@@ -98,7 +98,7 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("overrides", nargs="*")
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)
     if not 0.0 < args.change <= 1.0:
         sys.exit(f"deterrence: --change {args.change}: allowed (0, 1]")
     more = [f"justice.police_presence={1.0 + args.change}"]

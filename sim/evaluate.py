@@ -583,6 +583,7 @@ def _covering(cfg: VpsimConfig, kind: str, communities) -> VpsimConfig:
     cfg = copy.deepcopy(cfg)
     t = cfg.scenario.programs[kind].targeting
     t.most_violent_communities = 0
+    t.reselect_every_weeks = 0  # the study's areas stay put during the test
     t.communities = sorted(int(c) for c in communities)
     return cfg
 

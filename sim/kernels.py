@@ -113,6 +113,7 @@ class Params(NamedTuple):
     violent_share: float
     peer_contagion: float
     exposure_saturation: float
+    hazard_bound: float  # >= exp(largest sum of the hazard's exp terms), programs aside
     exposure_decay: float  # weekly multiplier
     homicide_exposure_weight: float
     retaliation: float
@@ -160,6 +161,7 @@ def params_from_config(cfg: VpsimConfig, key: np.uint64) -> Params:
         violent_share=beh.violent_share,
         peer_contagion=beh.peer_contagion,
         exposure_saturation=beh.exposure_saturation,
+        hazard_bound=hazard_bound(beh),
         exposure_decay=weekly_retention(beh.exposure_half_life_weeks),
         homicide_exposure_weight=beh.homicide_exposure_weight,
         retaliation=beh.retaliation,
@@ -416,6 +418,16 @@ def open_spells(week, released, n_released, r, spells, tallies):
         r.open_spell[i] = s
 
 
+def hazard_bound(beh) -> float:
+    """An upper bound of exp(x) in `offending_hazard` (contagion saturates at peer_contagion x
+    exposure_saturation; the decaying terms are largest at their event), with a margin for
+    rounding: a resident whose draw is above base x this cannot offend."""
+    largest = (max(beh.peer_contagion, 0.0) * beh.exposure_saturation
+               + max(beh.prior_incarceration, 0.0) + max(beh.post_release, 0.0)
+               + max(beh.retaliation, 0.0))
+    return math.exp(largest) * (1.0 + 1e-9)
+
+
 @njit(inline="always", cache=True)
 def offending_hazard(r, p, t, comm_hazard, i, week, age):
     """Weekly offending hazard of free resident `i` (stage 3)."""
@@ -506,6 +518,11 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, deter_all, deter_violent,
     n_offences = 0
     n_released = 0
     has_programs = pt.acts_on_residents != 0
+    deterring = False  # police presence away from the reference somewhere this week
+    for c in range(deter_all.shape[0]):
+        if deter_all[c] != 0.0 or deter_violent[c] != 0.0:
+            deterring = True
+            break
     ind_status = pt.ind_status
     n_individual = ind_status.shape[0]
     community_covered = pt.community_covered
@@ -537,11 +554,11 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, deter_all, deter_violent,
         counts[POPULATION, sex, band] += 1
         if r.risk_flags[i] & GANG_MEMBERSHIP:
             counts[GANG_MEMBERS, sex, band] += 1
-        if r.exposure[i] != 0.0:
-            # Below EXPOSURE_FLOOR the term changes the hazard by < 2%: drop it, so most
-            # residents skip this store (and the exp) most weeks.
-            e = r.exposure[i] * p.exposure_decay
-            r.exposure[i] = e if e > EXPOSURE_FLOOR else 0.0
+        # Below EXPOSURE_FLOOR the term changes the hazard by < 2%: drop it (and the exp).
+        # Branch-free: a third of residents carry some exposure at the fitted violence, and a
+        # branch on it is mispredicted often; 0 stays 0.
+        e = r.exposure[i] * p.exposure_decay
+        r.exposure[i] = e if e > EXPOSURE_FLOOR else 0.0
         if state == INCARCERATED:
             counts[INCARCERATED_STOCK, sex, band] += 1
             # 6. release
@@ -555,50 +572,57 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, deter_all, deter_violent,
         if (week + i) % TRANSITION_WEEKS == 0:
             change_states(r, p, t, i, week, age, TRANSITION_WEEKS)
         # 3. offending
-        h = offending_hazard(r, p, t, comm_hazard, i, week, age)
-        violent_share = p.violent_share
-        c = r.community[i]
-        x_all = 0.0
-        x_violent = 0.0
-        if has_programs:
-            # Stage 2's effects. Community programs inline, over local arrays; individual
-            # programs only for residents who have a status in one.
-            for k in range(n_individual):
-                if ind_status[k, i] != NOT_OFFERED:
-                    x_all, x_violent = individual_program_terms(r, pt, ind_stats, i, week, age,
-                                                                sex, band)
-                    break
-            if community_covered[c]:
-                since = pupils_since[c]
-                if since != NEVER:
-                    if pupils_min_age <= age <= pupils_max_age:
-                        x_all += pupils_log_effect[sex, band]
-                        community_stats[PUPIL_WEEKS] += 1
-                    elif age > pupils_max_age:
-                        left_ages = r.birth_week[i] + WEEKS_PER_YEAR * (pupils_max_age + 1)
-                        dt = week - left_ages
-                        if left_ages > since and dt < pupils_horizon:
-                            x_all += pupils_log_effect[sex, band] * np.exp(-pupils_rate * dt)
-                if exposed_cover[c] and (r.exposure[i] > 0.0
-                                         or week - r.victimised_week[i] < exposed_window):
-                    x_violent += exposed_log_effect[sex, band]
-                    community_stats[EXPOSED_WEEKS] += 1
-        # police presence deters where it is (0 at the reference presence), after programs
-        x_all += deter_all[c]
-        x_violent += deter_violent[c]
-        if x_all != 0.0:
-            h *= np.exp(x_all)
-        if x_violent != 0.0:  # only the violent part of the hazard changes
-            v = violent_share * np.exp(x_violent)
-            h *= v + 1.0 - violent_share
-            violent_share = v / (v + 1.0 - violent_share)
         u = uniform(key, week, i, rng.OFFEND)
-        if u < h and u < 1.0 - np.exp(-h):  # 1 - exp(-h) <= h: skip the exp mostly
-            if uniform(key, week, i, rng.OFFENCE_TYPE) < violent_share:
-                offences[lo + n_offences] = i
-            else:
-                offences[lo + n_offences] = ~i
-            n_offences += 1
+        # Most residents are far from offending: without programs or deterrence, the hazard
+        # before its exp terms times their largest possible factor already rules it out.
+        if has_programs or deterring or u < (
+                t.base_hazard[r.sex[i], age] * r.propensity[i] * t.risk_hr[r.risk_flags[i]]
+                * comm_hazard[r.community[i]] * p.hazard_bound):
+            h = offending_hazard(r, p, t, comm_hazard, i, week, age)
+            violent_share = p.violent_share
+            x_all = 0.0
+            x_violent = 0.0
+            c = 0
+            if has_programs or deterring:
+                c = r.community[i]
+            if has_programs:
+                # Stage 2's effects. Community programs inline, over local arrays; individual
+                # programs only for residents who have a status in one.
+                for k in range(n_individual):
+                    if ind_status[k, i] != NOT_OFFERED:
+                        x_all, x_violent = individual_program_terms(r, pt, ind_stats, i, week, age,
+                                                                    sex, band)
+                        break
+                if community_covered[c]:
+                    since = pupils_since[c]
+                    if since != NEVER:
+                        if pupils_min_age <= age <= pupils_max_age:
+                            x_all += pupils_log_effect[sex, band]
+                            community_stats[PUPIL_WEEKS] += 1
+                        elif age > pupils_max_age:
+                            left_ages = r.birth_week[i] + WEEKS_PER_YEAR * (pupils_max_age + 1)
+                            dt = week - left_ages
+                            if left_ages > since and dt < pupils_horizon:
+                                x_all += pupils_log_effect[sex, band] * np.exp(-pupils_rate * dt)
+                    if exposed_cover[c] and (r.exposure[i] > 0.0
+                                             or week - r.victimised_week[i] < exposed_window):
+                        x_violent += exposed_log_effect[sex, band]
+                        community_stats[EXPOSED_WEEKS] += 1
+            if deterring:  # police presence deters where it is (0 at the reference), after programs
+                x_all += deter_all[c]
+                x_violent += deter_violent[c]
+            if x_all != 0.0:
+                h *= np.exp(x_all)
+            if x_violent != 0.0:  # only the violent part of the hazard changes
+                v = violent_share * np.exp(x_violent)
+                h *= v + 1.0 - violent_share
+                violent_share = v / (v + 1.0 - violent_share)
+            if u < h and u < 1.0 - np.exp(-h):  # 1 - exp(-h) <= h: skip the exp mostly
+                if uniform(key, week, i, rng.OFFENCE_TYPE) < violent_share:
+                    offences[lo + n_offences] = i
+                else:
+                    offences[lo + n_offences] = ~i
+                n_offences += 1
         # 5. supervision: its term ends, or a technical violation sends the resident back
         if state == SUPERVISED:
             counts[SUPERVISED_STOCK, sex, band] += 1

@@ -17,7 +17,7 @@ import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .codes import EXPOSED_WEEKS, MIN_AGE, PUPIL_WEEKS, WEEKS_PER_YEAR
+from .codes import GROUP_MEMBER_WEEKS, MIN_AGE, PUPIL_WEEKS, WEEKS_PER_YEAR
 
 if TYPE_CHECKING:
     from .config import PopulationConfig, ProgramConfig
@@ -37,7 +37,10 @@ PROGRAM_DELIVERY = "program_delivery"  # multiplier on the other programs' uptak
 
 # Whom a community program's effect on offending reaches in its covered communities.
 PUPILS = "pupils"  # residents of the targeted ages; the effect decays after they leave them
-EXPOSED = "exposed"  # residents exposed to violence through peers, or victimised in the last year
+# the group of a covered community, as of the last call-in: its gang members (a few dozen, tied
+# to one another: the groups focused deterrence calls in) and the residents tied to them (the
+# peers of those called in, whom the message reaches)
+GROUPS = "groups"
 
 
 @dataclass(frozen=True)
@@ -49,22 +52,51 @@ class Kind:
     level: str  # INDIVIDUAL, COMMUNITY or SYSTEM
     channel: str  # what `effect` changes
     effect: str  # what a value of `effect` means, in words
-    reach: str | None = None  # community kinds acting on offending: PUPILS or EXPOSED
+    reach: str | None = None  # community kinds acting on offending: PUPILS or GROUPS
     reach_statistic: int | None = None  # codes index of the resident-weeks reached
     after_release: bool = False  # individual: acts after a release that follows enrolment
-    # Reads `clearance_multiplier`: individual kinds on participants while enrolled (certainty
-    # of arrest), system kinds everywhere from their start week.
+    # Reads `clearance_multiplier`: individual kinds on participants while enrolled, community
+    # kinds reaching groups on the groups' members (certainty of arrest), system kinds
+    # everywhere from their start week.
     raises_certainty: bool = False
+    # individual: the targeted communities are sites whose outreach workers each carry a
+    # caseload (places = outreach_workers_per_site x caseload per site); sized by sites
+    caseloads: bool = False
+    mediates: bool = False  # reads `mediation`: interrupters mediate shootings in the sites
 
     @property
     def individual(self) -> bool:
         return self.level == INDIVIDUAL
 
+    @property
+    def sized_by_communities(self) -> bool:
+        """Its size is the number of communities it covers (its sites)."""
+        return self.level == COMMUNITY or self.caseloads
+
     def check(self, key: str, program: ProgramConfig) -> str | None:
         """What is wrong with `program` for this kind (one line naming the key), or None."""
-        if self.individual and (program.capacity is None) == (program.coverage is None):
+        if self.caseloads:
+            for name in ("capacity", "coverage"):
+                if getattr(program, name) is not None:
+                    return (f"{key}.{name} = {getattr(program, name)!r}: a {self.name} "
+                            "program's places are its caseloads (outreach_workers_per_site x "
+                            "caseload in each site); allowed null")
+        elif self.individual and (program.capacity is None) == (program.coverage is None):
             return (f"{key}: give exactly one of capacity (places) or coverage (share of the "
                     f"eligible) for a {self.name} program")
+        if not self.caseloads:
+            for name in ("outreach_workers_per_site", "caseload", "interrupters_per_site",
+                         "cost_per_worker_week"):
+                if getattr(program, name) != 0:
+                    readers = ", ".join(k.name for k in KINDS.values() if k.caseloads)
+                    return (f"{key}.{name} = {getattr(program, name)!r}: a {self.name} "
+                            f"program has no outreach workers (only {readers}); allowed 0")
+        if not self.individual and program.effect_low_risk != 1.0:
+            return (f"{key}.effect_low_risk = {program.effect_low_risk!r}: a {self.name} "
+                    "program has no participants whose risk is assessed; allowed 1")
+        if not self.mediates and program.mediation != 0.0:
+            return (f"{key}.mediation = {program.mediation!r}: a {self.name} program has no "
+                    "interrupters; allowed 0")
         if not self.individual:
             for name in ("capacity", "coverage"):
                 if getattr(program, name) is not None:
@@ -98,13 +130,15 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "them", reach=PUPILS, reach_statistic=PUPIL_WEEKS),
     Kind("cbt_youth", "CBT for youth", INDIVIDUAL, VIOLENT_OFFENDING,
          "hazard ratio on violent offending while enrolled, decaying after completion"),
-    Kind("violence_interruption", "Violence interruption", COMMUNITY, VIOLENT_OFFENDING,
-         "hazard ratio on violent offending of residents exposed to violence or recently "
-         "victimised (contagion, retaliation)", reach=EXPOSED,
-         reach_statistic=EXPOSED_WEEKS),
-    Kind("focused_deterrence", "Focused deterrence", INDIVIDUAL, OFFENDING,
-         "hazard ratio on offending while enrolled; clearance_multiplier on their arrest",
-         raises_certainty=True),
+    Kind("violence_interruption", "Violence interruption", INDIVIDUAL, VIOLENT_OFFENDING,
+         "hazard ratio on violent offending of the outreach workers' participants while on a "
+         "caseload, decaying after; interrupters mediate a share of the shootings in the sites "
+         "(mediation)", caseloads=True, mediates=True),
+    Kind("focused_deterrence", "Focused deterrence", COMMUNITY, OFFENDING,
+         "hazard ratio on offending of the targeted groups' members (the gang members of the "
+         "covered communities and those tied to them, at each round of call-ins) while it "
+         "runs; clearance_multiplier on their arrest",
+         reach=GROUPS, reach_statistic=GROUP_MEMBER_WEEKS, raises_certainty=True),
     Kind("hotspot_policing", "Hotspot policing", COMMUNITY, POLICE_PRESENCE,
          "multiplier on police presence in the covered communities: it deters there and "
          "raises clearance as presence ^ justice.arrest_presence_elasticity"),
@@ -121,12 +155,90 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
 """Every lever of the Plan of Action, by name."""
 
 
+# -- evidence ------------------------------------------------------------------------------------
+CHECKED = "checked"  # the published range is a target: is the model's effect within it?
+DIRECTION = "direction"  # only the direction is sourced: is the model's effect below zero?
+ILLUSTRATIVE = "illustrative"  # no published effect: the model's effect is reported, not checked
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the evaluations a kind's effect comes from found: the published range on the
+    study's own estimand (`sim.evaluate` runs that study's design inside the model), its source,
+    and what the model's effect is held to (`status`)."""
+
+    status: str  # CHECKED, DIRECTION or ILLUSTRATIVE
+    low: float | None
+    high: float | None
+    published: str  # the published result, in words
+    source: str
+
+
+EVIDENCE: dict[str, Evidence] = {
+    "cbt_youth": Evidence(
+        CHECKED, low=-0.50, high=-0.45,
+        published="-45% to -50% violent-crime arrests, participation (TOT)",
+        source="Heller et al. 2017, QJE 132(1) (targets.yaml "
+               "program_effects.becoming_a_man_cbt_youth)"),
+    "reentry_employment": Evidence(
+        CHECKED, low=-0.13, high=-0.07,
+        published="0.491 vs 0.591 ever re-arrested: -0.10 +- 0.03",
+        source="Valentine & Redcross 2015, IZA J Labor Policy 4:16, Table 2 (targets.yaml "
+               "program_effects.reentry_employment_ceo_trial)"),
+    "violence_interruption": Evidence(
+        CHECKED, low=-0.28, high=-0.16,
+        published="shootings -16% to -28% against comparison areas",
+        source="Skogan et al. 2009; Webster et al. 2023 (targets.yaml "
+               "program_effects.cure_violence)"),
+    "hotspot_policing": Evidence(
+        CHECKED, low=-0.08, high=-0.04,
+        published="-8.1% mean (about -16% as an incident rate ratio) at street-segment hot "
+                  "spots; x 0.5 for a community: -4% to -8%",
+        source="Braga & Weisburd 2022, JQC 38; Braga et al. 2019, J Exp Criminol 15 "
+               "(targets.yaml police_and_deterrence.hot_spots_policing)"),
+    "focused_deterrence": Evidence(
+        CHECKED, low=-0.23, high=-0.16,
+        published="-16% (randomised trials) to -23% (all evaluations)",
+        source="Braga, Weisburd & Turchan 2018; Braga, Turchan & Weisburd 2024 update "
+               "(targets.yaml program_effects.focused_deterrence)"),
+    "school_education": Evidence(
+        DIRECTION, low=None, high=0.0,
+        published="significantly lower past-year delinquency and violence in grade 10; not "
+                  "sustained by 19",
+        source="Hawkins et al. 2012, Arch Pediatr Adolesc Med 166(2); Oesterle et al. 2015 "
+               "(targets.yaml program_effects.communities_that_care)"),
+    "prison_rehabilitation": Evidence(
+        DIRECTION, low=None, high=0.0,
+        published="CBT reduces recidivism, more for higher-risk offenders",
+        source="Landenberger & Lipsey 2005; Lipsey, Landenberger & Wilson 2007 (Campbell "
+               "review)"),
+    "community_participation": Evidence(
+        ILLUSTRATIVE, low=None, high=None,
+        published="none found",
+        source="mechanism only: Sampson, Raudenbush & Earls 1997"),
+    "institutional_coordination": Evidence(
+        ILLUSTRATIVE, low=None, high=None,
+        published="none found",
+        source="OAS Hemispheric Plan of Action on Citizen Security 2012 (institution building)"),
+}
+"""Per kind, the evidence its virtual evaluation is checked against (evidence notes)."""
+
+assert set(EVIDENCE) == set(KINDS), "every program kind has its evidence"
+
+
 # -- cost ----------------------------------------------------------------------------------------
+def workers_per_site(program: ProgramConfig) -> int:
+    """Outreach workers and interrupters in each site of an outreach program."""
+    return program.outreach_workers_per_site + program.interrupters_per_site
+
+
 def program_cost(program: ProgramConfig, participant_weeks: float, community_weeks: float,
                  weeks: float) -> float:
-    """USD: participant-weeks, community-weeks and weeks running at the program's unit costs."""
+    """USD: participant-weeks, community-weeks (site-weeks), worker-weeks (workers per site x
+    site-weeks) and weeks running at the program's unit costs."""
     return float(participant_weeks * program.cost_per_participant_week
                  + community_weeks * program.cost_per_community_week
+                 + community_weeks * workers_per_site(program) * program.cost_per_worker_week
                  + weeks * program.cost_per_week)
 
 
@@ -141,7 +253,10 @@ def planned_cost_per_year(program: ProgramConfig, population: PopulationConfig) 
     spread). None when the size depends on who is eligible (coverage)."""
     kind = KINDS[program.kind]
     participants = communities = 0.0
-    if kind.individual:
+    if kind.caseloads:
+        communities = covered_communities(program, population)
+        participants = communities * program.outreach_workers_per_site * program.caseload
+    elif kind.individual:
         if program.capacity is None:
             return None
         participants = program.capacity
@@ -191,6 +306,10 @@ class Lever:
 def lever(program: ProgramConfig, reference: PopulationConfig) -> Lever:
     """The lever of `program`'s kind, its default size that of `program` on `reference`."""
     kind = KINDS[program.kind]
+    if kind.sized_by_communities:
+        return Lever(kind.name, kind.label, kind.level, "% of communities, most violent first",
+                     round(100 * covered_communities(program, reference)
+                           / reference.communities), 100)
     if kind.individual and program.capacity is not None:
         default = round(program.capacity / reference.size * PER_10K)
         return Lever(kind.name, kind.label, kind.level, "places per 10,000 residents", default,
@@ -198,10 +317,6 @@ def lever(program: ProgramConfig, reference: PopulationConfig) -> Lever:
     if kind.individual:
         return Lever(kind.name, kind.label, kind.level, "% of the eligible enrolled",
                      round(100 * program.coverage), 100)
-    if kind.level == COMMUNITY:
-        return Lever(kind.name, kind.label, kind.level, "% of communities, most violent first",
-                     round(100 * covered_communities(program, reference)
-                           / reference.communities), 100)
     return Lever(kind.name, kind.label, kind.level, None, 0, 0)
 
 
@@ -214,26 +329,28 @@ def sized(program: ProgramConfig, lever: Lever, size: int,
     if not 1 <= size <= lever.max_size:
         raise ValueError(f"{lever.kind}_size = {size} is out of range: allowed "
                          f"[1, {lever.max_size}] ({lever.unit})")
-    if lever.level == INDIVIDUAL and program.capacity is not None:
-        program.capacity = max(1, round(size * population.size / PER_10K))
-    elif lever.level == INDIVIDUAL:
-        program.coverage = size / 100
-    else:
+    if KINDS[program.kind].sized_by_communities:
         program.targeting.communities = []
         program.targeting.most_violent_communities = max(
             1, round(size / 100 * population.communities))
+    elif program.capacity is not None:
+        program.capacity = max(1, round(size * population.size / PER_10K))
+    else:
+        program.coverage = size / 100
     return program
 
 
 def _check_catalogue() -> None:
     """The kernels apply community programs to residents on two channels, by whom they reach:
-    pupils' offending and the exposed's violent offending; one kind each."""
+    pupils' offending and group members' offending; one kind each."""
     reaches = [k.reach for k in KINDS.values() if k.reach is not None]
     assert len(reaches) == len(set(reaches)), "one community kind per reach"
     for k in KINDS.values():
         assert k.reach is None or k.level == COMMUNITY, k.name
         assert k.reach != PUPILS or k.channel == OFFENDING, k.name
-        assert k.reach != EXPOSED or k.channel == VIOLENT_OFFENDING, k.name
+        assert k.reach != GROUPS or k.channel == OFFENDING, k.name
+        assert not k.caseloads or k.individual, k.name
+        assert not k.mediates or k.caseloads, k.name  # mediation happens in the sites
         assert (k.reach is None) == (k.reach_statistic is None), k.name
         assert not k.after_release or k.individual, k.name
 

@@ -112,10 +112,12 @@ DECLINED = 4  # offered a place and refused it
  COMPARISON_WEEKS, COMPARISON_ARRESTS, COMPARISON_VIOLENT_ARRESTS) = range(6)
 N_PROGRAM_STATS = 6
 
-# Resident-weeks reached by community programs acting on residents: community_stats[...]
+# Resident-weeks reached by community programs acting on residents, and the shootings that
+# interrupters mediated: community_stats[...]
 PUPIL_WEEKS = 0  # residents of the targeted ages in covered communities (catalogue.PUPILS)
-EXPOSED_WEEKS = 1  # residents exposed to violence in covered communities (catalogue.EXPOSED)
-N_COMMUNITY_STATS = 2
+GROUP_MEMBER_WEEKS = 1  # gang members of the targeted groups (catalogue.GROUPS)
+MEDIATIONS = 2  # shootings mediated by interrupters (catalogue.Kind.mediates)
+N_COMMUNITY_STATS = 3
 
 
 # -- decay -------------------------------------------------------------------------------------

@@ -270,6 +270,10 @@ class Targeting:
     released_within_weeks: int = bounded(WEEKS_PER_YEAR, 1, 5200)  # for justice_state=released
 
 
+PRIORITIES = ("risk", "random", "current_risk")
+"""Who an individual program offers its places to first (`ProgramConfig.priority`)."""
+
+
 @dataclass
 class ProgramConfig:
     """A program: what it does (kind, effect), to whom (targeting), how much, and its cost."""
@@ -279,7 +283,10 @@ class ProgramConfig:
     targeting: Targeting = field(default_factory=Targeting)
     capacity: int | None = None  # individual programs: places at once
     coverage: float | None = None  # share of the eligible enrolled (individual programs)
-    priority: str = "risk"  # who gets a place first: highest static risk | random
+    # who gets a place first: highest static risk (propensity x risk factors) | random |
+    # current_risk (the offending hazard now: risk factors, recent victimisation, exposure to
+    # violence through peers, recent release; how outreach workers choose their caseload)
+    priority: str = "risk"
     start_week: int = bounded(0, 0, None)  # weeks after burn-in
     duration_weeks: int = bounded(WEEKS_PER_YEAR, 1, 5200)  # per participant
     intake_interval_weeks: int = bounded(4, 1, 520)
@@ -290,13 +297,26 @@ class ProgramConfig:
     half_life_weeks: float = bounded(float(WEEKS_PER_YEAR), 0.1, 5200.0)
     effect_female: float = bounded(1.0, 0.0, 10.0)  # scales log(effect) for women
     effect_by_age_band: dict[str, float] = field(default_factory=dict)  # scales log(effect)
+    # scales log(effect) for participants whose risk score (propensity x risk factors) was below
+    # the median of the program's eligible at their intake: the risk principle (larger effects
+    # for higher-risk participants); 1: the same effect for all. Individual programs.
+    effect_low_risk: float = bounded(1.0, 0.0, 1.0)
     # on arrest probability; read by the kinds that raise certainty (sim.catalogue)
     clearance_multiplier: float = bounded(1.0, 0.1, 10.0)
     # police presence programs: the share of their deterrence felt in adjacent communities
     # (positive: diffusion of benefits; negative: displacement of crime)
     spillover: float = bounded(0.0, -1.0, 1.0)
+    # outreach kinds (sim.catalogue: caseloads): each targeted community is a site with this
+    # many outreach workers, each with a caseload of this many participants, and interrupters
+    outreach_workers_per_site: int = bounded(0, 0, 100)
+    caseload: int = bounded(0, 0, 200)  # participants per outreach worker
+    interrupters_per_site: int = bounded(0, 0, 100)
+    # mediating kinds: the share of shootings with a victim living in a site that interrupters
+    # mediate (the victim's retaliation and the exposure of the victim's ties are averted)
+    mediation: float = probability(0.0)
     cost_per_participant_week: float = bounded(0.0, 0.0, None)
     cost_per_community_week: float = bounded(0.0, 0.0, None)
+    cost_per_worker_week: float = bounded(0.0, 0.0, None)  # outreach workers and interrupters
     cost_per_week: float = bounded(0.0, 0.0, None)
     source: str = ""
 
@@ -412,8 +432,8 @@ def _check_program(name: str, p: ProgramConfig, cfg: VpsimConfig) -> None:
         fail("capacity", p.capacity, ">= 0")
     if p.coverage is not None and not (0.0 <= p.coverage <= 1.0):
         fail("coverage", p.coverage, "[0, 1]")
-    if p.priority not in ("risk", "random"):
-        fail("priority", p.priority, "risk, random")
+    if p.priority not in PRIORITIES:
+        fail("priority", p.priority, ", ".join(PRIORITIES))
     t = p.targeting
     lo, hi = max(t.min_age, MIN_AGE), min(t.max_age, cfg.population.max_age - 1)
     if lo > hi:

@@ -9,15 +9,17 @@ resident, and the rules they apply:
   opening a recidivism spell (`open_spells`, after the pass, in resident order); offending with
   the weekly hazard h = base(age, sex) x static risk x community multiplier x exp(peer contagion
   x exposure + prison-record term + post-release term + retaliation term + program terms), the
-  record, release and retaliation terms decaying since the event (`offending_hazard`,
+  record, release and retaliation terms decaying since the event (retaliation since the last
+  victimisation that interrupters did not mediate) (`offending_hazard`,
   `individual_program_terms`, community programs inline); P(offend) = 1 - exp(-h), violent with
   probability `violent_share`; the offence is queued; supervision ends, or a technical
   violation sends the resident back.
 - `process_offences` (stage "offences"), each queued offence in order: a victim (`pick_victim`:
   a peer, or the own or an adjacent community, weighted by age and sex); lethality (more with
-  firearm access); the peers of victim and offender exposed; arrest (clearance x police
-  presence, more when supervised or in focused deterrence), conviction, prison (sentence
-  length) or probation.
+  firearm access); interrupters may mediate a shooting in their sites (no retaliation, the
+  victim's ties not exposed); the peers of victim and offender exposed; arrest (clearance x
+  police presence, more when supervised or in a group under focused deterrence), conviction,
+  prison (sentence length) or probation.
 
 A sentence starting this week ends in a later week, so releasing before the offences are
 resolved is the same as releasing after. Each kernel takes named bundles: `r` (`Residents`),
@@ -48,19 +50,20 @@ from .codes import (
     COMPLETER,
     DEAD,
     DROPOUT,
-    EXPOSED_WEEKS,
     FAMILY_ADVERSITY,
     FIREARM_CARRYING,
     FIREARM_INCIDENTS,
     FREE,
     GANG_MEMBERS,
     GANG_MEMBERSHIP,
+    GROUP_MEMBER_WEEKS,
     HOMICIDE_ARRESTS,
     HOMICIDE_OFFENDERS,
     HOMICIDES,
     INCARCERATED,
     INCARCERATED_STOCK,
     INIT_WEEK,
+    MEDIATIONS,
     MIN_AGE,
     N_COMMUNITY_STATS,
     N_RISK_FACTORS,
@@ -317,6 +320,7 @@ def enter_resident(r, p, t, i, week, birth_week, age=MIN_AGE):
     r.last_arrest_week[i] = NEVER
     r.last_offence_week[i] = NEVER
     r.victimised_week[i] = NEVER
+    r.grievance_week[i] = NEVER
     r.prior_arrests[i] = 0
     r.convictions[i] = 0
     r.victimisations[i] = 0
@@ -442,12 +446,22 @@ def offending_hazard(r, p, t, comm_hazard, i, week, age):
         x += p.prior_incarceration * np.exp(-p.prior_incarceration_rate * dt)
     if dt < p.post_release_horizon:
         x += p.post_release * np.exp(-p.post_release_rate * dt)
-    dv = week - r.victimised_week[i]
+    dv = week - r.grievance_week[i]
     if dv < p.retaliation_horizon:
         x += p.retaliation * np.exp(-p.retaliation_rate * dv)
     if x != 0.0:
         h *= np.exp(x)
     return h
+
+
+@njit(cache=True)
+def current_risk(week, r, p, t, comm_hazard, who, out):
+    """The offending hazard now (before programs and deterrence) of residents `who`, into
+    `out`: how outreach workers rank whom to take on (`priority: current_risk`)."""
+    for j in range(who.shape[0]):
+        i = who[j]
+        out[j] = offending_hazard(r, p, t, comm_hazard, i, week,
+                                  (week - r.birth_week[i]) // WEEKS_PER_YEAR)
 
 
 @njit(inline="always", cache=True)
@@ -482,6 +496,8 @@ def individual_program_terms(r, pt, stats, i, week, age, sex, band):
             if pt.ind_after_release[k] and r.release_week[i] < start:
                 continue  # in-prison programs act after a release that follows enrolment
             log_effect = pt.ind_log_effect[k, sex, band]
+            if pt.ind_low_risk[k, i]:  # the risk principle
+                log_effect *= pt.ind_low_risk_scale[k]
             x = 0.0
             if week < end:
                 x = log_effect
@@ -532,9 +548,8 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, deter_all, deter_violent,
     pupils_log_effect = pt.pupils_log_effect
     pupils_rate = pt.pupils_rate
     pupils_horizon = pt.pupils_horizon
-    exposed_cover = pt.exposed_cover
-    exposed_log_effect = pt.exposed_log_effect
-    exposed_window = pt.exposed_window
+    group_member = pt.group_member
+    group_log_effect = pt.group_log_effect
     for i in range(lo, hi):
         state = r.justice_state[i]
         # 1. demography
@@ -547,6 +562,8 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, deter_all, deter_violent,
                 ind_status[k, i] = NOT_OFFERED
                 pt.ind_start_week[k, i] = 0
                 pt.ind_end_week[k, i] = 0
+                pt.ind_low_risk[k, i] = 0
+            group_member[i] = 0  # nor a group's call-in
             state = FREE
         age = (week - r.birth_week[i]) // WEEKS_PER_YEAR
         sex = r.sex[i]
@@ -604,10 +621,9 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, deter_all, deter_violent,
                             dt = week - left_ages
                             if left_ages > since and dt < pupils_horizon:
                                 x_all += pupils_log_effect[sex, band] * np.exp(-pupils_rate * dt)
-                    if exposed_cover[c] and (r.exposure[i] > 0.0
-                                             or week - r.victimised_week[i] < exposed_window):
-                        x_violent += exposed_log_effect[sex, band]
-                        community_stats[EXPOSED_WEEKS] += 1
+                    if group_member[i] != 0:
+                        x_all += group_log_effect[sex, band]
+                        community_stats[GROUP_MEMBER_WEEKS] += 1
             if deterring:  # police presence deters where it is (0 at the reference), after programs
                 x_all += deter_all[c]
                 x_violent += deter_violent[c]
@@ -803,7 +819,7 @@ def process_offences(week, n_offences, r, p, t, pt, w, rec):
         # 4. victimisation
         if violent:
             counts[VIOLENT_OFFENCES, sex, band] += 1
-            armed = r.risk_flags[i] & FIREARM_CARRYING
+            armed = (r.risk_flags[i] & FIREARM_CARRYING) != 0
             if armed:
                 counts[FIREARM_INCIDENTS, sex, band] += 1
             v = pick_victim(r, p, t, i, week)
@@ -815,6 +831,14 @@ def process_offences(week, n_offences, r, p, t, pt, w, rec):
                 if r.victimised_week[v] < year_start_week:
                     counts[NEW_VICTIMS, vsex, vband] += 1
                 r.victimised_week[v] = week
+                # interrupters mediate a shooting whose victim lives in their site
+                mediated = False
+                if armed and pt.mediation_cover[r.community[v]] != 0:
+                    mediated = uniform(key, week, i, rng.MEDIATION) < pt.mediation
+                if mediated:
+                    pt.community_stats[MEDIATIONS] += 1
+                else:
+                    r.grievance_week[v] = week
                 if r.victimisations[v] < 32767:
                     r.victimisations[v] += 1
                 lethality = p.lethality
@@ -829,7 +853,8 @@ def process_offences(week, n_offences, r, p, t, pt, w, rec):
                     r.justice_state[v] = DEAD
                     weight = p.homicide_exposure_weight
                 # 7. contagion: the peers of victim and offender are exposed
-                _expose_peers(r, t, v, weight)
+                if not mediated:
+                    _expose_peers(r, t, v, weight)
                 _expose_peers(r, t, i, weight)
             else:
                 community_incidents[c] += 1
@@ -839,10 +864,13 @@ def process_offences(week, n_offences, r, p, t, pt, w, rec):
         p_arrest = _clearance(p, violent, homicide) * police[c]
         if state == SUPERVISED:
             p_arrest *= p.supervision_detection
-        for k in range(pt.ind_status.shape[0]):  # focused deterrence: certainty of arrest
+        for k in range(pt.ind_status.shape[0]):  # participants' certainty of arrest
             s = pt.ind_status[k, i]
             if (s == COMPLETER or s == DROPOUT) and week < pt.ind_end_week[k, i]:
                 p_arrest *= pt.ind_clearance[k]
+        # focused deterrence: credible enforcement on the targeted groups' members
+        if pt.group_member[i] != 0:
+            p_arrest *= pt.group_clearance
         if uniform(key, week, i, rng.ARREST) >= p_arrest:
             continue
         for k in range(pt.ind_status.shape[0]):  # outcomes of participants and comparison

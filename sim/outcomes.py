@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import codes
-from .catalogue import COMMUNITY, INDIVIDUAL, program_cost
+from .catalogue import INDIVIDUAL, program_cost, workers_per_site
 from .codes import (
     ADMISSIONS,
     ARRESTS,
@@ -30,6 +30,7 @@ from .codes import (
     HOMICIDE_OFFENDERS,
     HOMICIDES,
     INCARCERATED_STOCK,
+    MEDIATIONS,
     N_PROGRAM_STATS,
     NEW_OFFENDERS,
     NEW_VICTIMS,
@@ -357,9 +358,13 @@ def programs_summary(model: ViolencePreventionModel) -> dict:
         elif p.kind.reach_statistic is not None:
             participant_weeks = int(t.community_stats[p.kind.reach_statistic])
             entry["participant_weeks"] = participant_weeks
-        if p.level == COMMUNITY and p.covered is not None:
+        if p.kind.sized_by_communities and p.covered is not None:
             entry["communities"] = [int(x) for x in np.flatnonzero(p.covered)]
             entry["community_weeks"] = p.community_weeks
+        if p.kind.caseloads:
+            entry["worker_weeks"] = p.community_weeks * workers_per_site(p.config)
+        if p.kind.mediates:
+            entry["mediations"] = int(t.community_stats[MEDIATIONS])
         entry["cost"] = program_cost(p.config, participant_weeks, p.community_weeks,
                                      p.weeks_running)
         entry["source"] = p.config.source

@@ -37,6 +37,7 @@ class Residents(NamedTuple):
     last_arrest_week: np.ndarray
     last_offence_week: np.ndarray
     victimised_week: np.ndarray  # the last victimisation
+    grievance_week: np.ndarray  # the last victimisation not mediated: retaliation runs from it
     prior_arrests: np.ndarray  # int16 counts
     convictions: np.ndarray
     victimisations: np.ndarray
@@ -49,6 +50,7 @@ _DTYPES = {
     "propensity": np.float32, "justice_state": np.int8, "release_week": np.int32,
     "sentence_end_week": np.int32, "supervision_end_week": np.int32,
     "last_arrest_week": np.int32, "last_offence_week": np.int32, "victimised_week": np.int32,
+    "grievance_week": np.int32,
     "prior_arrests": np.int16,
     "convictions": np.int16, "victimisations": np.int16, "open_spell": np.int32,
     "exposure": np.float32,

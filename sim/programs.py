@@ -12,8 +12,12 @@ By level (`catalogue.INDIVIDUAL`, `COMMUNITY`, `SYSTEM`):
   drops out at a uniformly drawn week. The effect (a hazard ratio, scaled by sex and age band)
   holds while enrolled and decays with `half_life_weeks` after completion; drop-outs keep none.
   Eligible residents not offered a place are on the waiting list: the comparison group.
+  Outreach kinds (`Kind.caseloads`) fill each site's caseloads (outreach workers x caseload)
+  from its residents, highest current risk first; interrupters mediate a share of the shootings
+  whose victim lives in a site (`ProgramTables.mediation`).
 - community: the targeted communities are covered from the start week (the N most violent are
-  chosen then).
+  chosen then); focused deterrence reaches their groups (gang members and those tied to them,
+  at each round of call-ins).
 - system: acts through the other programs (uptake, completion, start delays) and on clearance.
 At most one program of each kind per scenario.
 """
@@ -26,11 +30,10 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numba import njit
 
-from . import rng
+from . import kernels, rng
 from .catalogue import (
     COLLECTIVE_EFFICACY,
-    COMMUNITY,
-    EXPOSED,
+    GROUPS,
     INDIVIDUAL,
     KINDS,
     POLICE_PRESENCE,
@@ -44,6 +47,7 @@ from .codes import (
     DEAD,
     DECLINED,
     DROPOUT,
+    GANG_MEMBERSHIP,
     INCARCERATED,
     JUSTICE_STATES,
     MIN_AGE,
@@ -74,8 +78,8 @@ class ProgramTables(NamedTuple):
     """What the kernels read and write about programs (K individual programs, C communities).
 
     Individual programs' channels are per-program flags; community programs' channels are by
-    whom they reach (`catalogue.PUPILS`: offending of pupils; `catalogue.EXPOSED`: violent
-    offending of residents exposed to violence).
+    whom they reach (`catalogue.PUPILS`: offending of pupils; `catalogue.GROUPS`: offending and
+    arrest of the members of the targeted groups). Interrupters act on shootings.
     """
 
     ind_log_effect: np.ndarray  # [K, sex, band] log hazard ratio, float64
@@ -84,12 +88,14 @@ class ProgramTables(NamedTuple):
     ind_violent_only: np.ndarray  # [K] int8: the effect acts on violent offending only
     ind_after_release: np.ndarray  # [K] int8: the effect acts after release (in prison)
     ind_clearance: np.ndarray  # [K] multiplier on arrest probability while enrolled
+    ind_low_risk_scale: np.ndarray  # [K] scales log effect for lower-risk participants
     ind_intake_interval: np.ndarray  # [K] weeks between intakes (comparison window), int64
     ind_min_age: np.ndarray  # [K] eligible ages (comparison window), int64
     ind_max_age: np.ndarray
     ind_status: np.ndarray  # [K, N] int8 (codes.NOT_OFFERED ... DECLINED)
     ind_start_week: np.ndarray  # [K, N] int32
     ind_end_week: np.ndarray  # [K, N] int32
+    ind_low_risk: np.ndarray  # [K, N] int8: below the eligible's median risk at the intake
     ind_stats: np.ndarray  # [K, sex, age, N_PROGRAM_STATS] int64
     pupils_since: np.ndarray  # [C] int32: week covered from (codes.NEVER: not covered)
     pupils_min_age: int
@@ -97,9 +103,14 @@ class ProgramTables(NamedTuple):
     pupils_log_effect: np.ndarray  # [sex, band]
     pupils_rate: float
     pupils_horizon: int
-    exposed_cover: np.ndarray  # [C] int8
-    exposed_log_effect: np.ndarray  # [sex, band]
-    exposed_window: int  # weeks since a victimisation that count as 'recent'
+    group_cover: np.ndarray  # [C] int8: the community's group is targeted
+    # [N] int8: a member of a targeted group as of the last call-in (a resident of a covered
+    # community who is a gang member or tied to one)
+    group_member: np.ndarray
+    group_log_effect: np.ndarray  # [sex, band]
+    group_clearance: float  # multiplier on the arrest probability of a targeted group's member
+    mediation_cover: np.ndarray  # [C] int8: interrupters work there
+    mediation: float  # share of shootings with a victim living there that they mediate
     community_stats: np.ndarray  # [N_COMMUNITY_STATS] int64: resident-weeks reached
     community_covered: np.ndarray  # [C] int8: covered by a program acting on residents
     acts_on_residents: int  # 1 if any program acts through the resident kernel
@@ -208,9 +219,10 @@ def scan_eligible(week, k, r, pt, rule, out):
 
 
 @njit(cache=True)
-def offer_places(week, k, key, candidates, n_offers, terms, pt, enrolment):
+def offer_places(week, k, key, candidates, low_risk, n_offers, terms, pt, enrolment):
     """Offer places of individual program k to the first `n_offers` candidates (NOT_OFFERED or
-    WAITLISTED) on `terms` (an `OfferTerms`); waitlist the rest.
+    WAITLISTED) on `terms` (an `OfferTerms`); waitlist the rest. `low_risk[j]`: candidate j is
+    below the eligible's median risk (recorded for the enrolled).
 
     Returns the number enrolled; who, and their start and end weeks, are written to
     `enrolment` (an `Enrolment`).
@@ -235,6 +247,7 @@ def offer_places(week, k, key, candidates, n_offers, terms, pt, enrolment):
         pt.ind_status[k, i] = status
         pt.ind_start_week[k, i] = week
         pt.ind_end_week[k, i] = end
+        pt.ind_low_risk[k, i] = low_risk[j]
         enrolment.resident[n_enrolled] = i
         enrolment.start[n_enrolled] = week
         enrolment.end[n_enrolled] = end
@@ -242,11 +255,29 @@ def offer_places(week, k, key, candidates, n_offers, terms, pt, enrolment):
     return n_enrolled
 
 
+@njit(cache=True)
+def mark_group_members(r, t, group_cover, out):
+    """out[i] = 1 for the members of the targeted groups: residents of a covered community who
+    are gang members or tied to a gang member (the called-in and their peers); else 0."""
+    for i in range(r.birth_week.shape[0]):
+        member = 0
+        if group_cover[r.community[i]] != 0:
+            if r.risk_flags[i] & GANG_MEMBERSHIP:
+                member = 1
+            else:
+                for k in range(t.peer_ptr[i], t.peer_ptr[i + 1]):
+                    if r.risk_flags[t.peer_idx[k]] & GANG_MEMBERSHIP:
+                        member = 1
+                        break
+        out[i] = member
+
+
 def empty_tables(n_residents: int, n_communities: int, n_bands: int) -> ProgramTables:
     return ProgramTables(
         ind_log_effect=np.zeros((0, 2, n_bands)), ind_rate=np.zeros(0),
         ind_horizon=np.zeros(0, np.int64), ind_violent_only=np.zeros(0, np.int8),
         ind_after_release=np.zeros(0, np.int8), ind_clearance=np.ones(0),
+        ind_low_risk_scale=np.ones(0), ind_low_risk=np.zeros((0, n_residents), np.int8),
         ind_intake_interval=np.zeros(0, np.int64), ind_min_age=np.zeros(0, np.int64),
         ind_max_age=np.zeros(0, np.int64),
         ind_status=np.zeros((0, n_residents), np.int8),
@@ -256,8 +287,9 @@ def empty_tables(n_residents: int, n_communities: int, n_bands: int) -> ProgramT
         pupils_since=np.full(n_communities, NEVER, np.int32),
         pupils_min_age=0, pupils_max_age=-1, pupils_log_effect=np.zeros((2, n_bands)),
         pupils_rate=1.0, pupils_horizon=0,
-        exposed_cover=np.zeros(n_communities, np.int8),
-        exposed_log_effect=np.zeros((2, n_bands)), exposed_window=WEEKS_PER_YEAR,
+        group_cover=np.zeros(n_communities, np.int8),
+        group_member=np.zeros(n_residents, np.int8), group_log_effect=np.zeros((2, n_bands)),
+        group_clearance=1.0, mediation_cover=np.zeros(n_communities, np.int8), mediation=0.0,
         community_stats=np.zeros(N_COMMUNITY_STATS, np.int64),
         community_covered=np.zeros(n_communities, np.int8),
         acts_on_residents=0,
@@ -279,6 +311,7 @@ class Program:
         self.burn_in_weeks = burn_in_weeks
         self.total_weeks = total_weeks
         self.index = -1  # row in the individual-program tables
+        self.places_per_site = config.outreach_workers_per_site * config.caseload
         self.covered = None  # community mask once started
         # Places in use, by week: +1 at a start, -1 at an end (participant-weeks = sum).
         self.active_delta = np.zeros(total_weeks + config.duration_weeks + 2, np.int64)
@@ -333,10 +366,14 @@ class ProgramBook:
                            pupils_rate=decay_rate(pupils.config.half_life_weeks),
                            pupils_horizon=_effect_horizon(log_effect,
                                                           pupils.config.half_life_weeks))
-        exposed = self._reaching(EXPOSED)
-        if exposed is not None:
-            t = t._replace(exposed_log_effect=_log_effect_table(exposed.config, labels))
-        acts = bool(individual) or pupils is not None or exposed is not None
+        groups = self._reaching(GROUPS)
+        if groups is not None:
+            t = t._replace(group_log_effect=_log_effect_table(groups.config, labels),
+                           group_clearance=groups.config.clearance_multiplier)
+        mediating = next((p for p in self.programs if p.kind.mediates), None)
+        if mediating is not None:
+            t = t._replace(mediation=mediating.config.mediation)
+        acts = bool(individual) or pupils is not None or groups is not None
         self.tables = t._replace(acts_on_residents=int(acts))
         self._buffer = np.empty(n_residents, np.int64)
 
@@ -361,10 +398,17 @@ class ProgramBook:
                   and (week - p.start) % p.config.targeting.reselect_every_weeks == 0):
                 p.covered = self._communities(model, p)  # hot spots move: by recent violence
             p.weeks_running += 1
-            if p.level == COMMUNITY:
+            if p.kind.sized_by_communities:
                 p.community_weeks += int(p.covered.sum())
             if p.level == INDIVIDUAL and (week - p.start) % p.config.intake_interval_weeks == 0:
                 self._intake(model, p, week)
+            if p.kind.reach == GROUPS and (week - p.start) % p.config.intake_interval_weeks == 0:
+                self._call_in(model)
+
+    def _call_in(self, model: ViolencePreventionModel) -> None:
+        """A round of call-ins: who the targeted groups' members are until the next one."""
+        mark_group_members(model.residents, model.tables, self.tables.group_cover,
+                           self.tables.group_member)
 
     def _communities(self, model: ViolencePreventionModel, p: Program) -> np.ndarray:
         t = p.config.targeting
@@ -386,8 +430,10 @@ class ProgramBook:
         t = self.tables
         if p.kind.reach == PUPILS:
             t.pupils_since[p.covered] = p.start
-        elif p.kind.reach == EXPOSED:
-            t.exposed_cover[p.covered] = 1
+        elif p.kind.reach == GROUPS:
+            t.group_cover[p.covered] = 1
+        if p.kind.mediates:
+            t.mediation_cover[p.covered] = 1
         if p.kind.reach is not None:
             t.community_covered[p.covered] = 1
 
@@ -434,19 +480,50 @@ class ProgramBook:
             if c.priority == "risk":
                 risk = r.propensity[candidates] * model.tables.risk_hr[r.risk_flags[candidates]]
                 order = np.argsort(-risk, kind="stable")
+            elif c.priority == "current_risk":
+                risk = np.empty(len(candidates))
+                kernels.current_risk(week, r, model.params, model.tables,
+                                     model.community_hazard, candidates, risk)
+                order = np.argsort(-risk, kind="stable")
             else:
                 order = np.argsort(uniforms(key, week, candidates, rng.PROGRAM + 4 * p.index + 3),
                                    kind="stable")
             candidates = candidates[order]
-            n_offers = max(0, min(len(candidates), c.capacity - n_active))
+            if p.kind.caseloads:  # each site fills its own caseloads, in that order
+                offered = self._within_caseloads(model, p, week, candidates)
+                candidates = np.concatenate([candidates[offered], candidates[~offered]])
+                n_offers = int(offered.sum())
+            else:
+                n_offers = max(0, min(len(candidates), c.capacity - n_active))
+        low_risk = np.zeros(len(candidates), np.int8)
+        if c.effect_low_risk != 1.0 and len(candidates):  # the risk principle
+            score = r.propensity[candidates] * model.tables.risk_hr[r.risk_flags[candidates]]
+            low_risk[:] = score < np.median(score)
         enrolment = Enrolment(*(np.empty(n_offers, np.int64) for _ in Enrolment._fields))
-        n = offer_places(week, p.index, key, candidates, n_offers,
+        n = offer_places(week, p.index, key, candidates, low_risk, n_offers,
                          OfferTerms(p.uptake, p.completion, c.duration_weeks), self.tables,
                          enrolment)
         who = enrolment.resident[:n]
         return Intake(sex=r.sex[who], age=age_in_years(week, r.birth_week[who]),
                       start=enrolment.start[:n], end=enrolment.end[:n],
                       waiting=len(candidates) - n_offers)
+
+    def _within_caseloads(self, model: ViolencePreventionModel, p: Program, week: int,
+                          candidates: np.ndarray) -> np.ndarray:
+        """Which of the ordered `candidates` a site's free caseload places reach: the first
+        (places per site - participants there now) of each site."""
+        k, t = p.index, self.tables
+        community = model.residents.community
+        status, end = t.ind_status[k], t.ind_end_week[k]
+        active = ((status == COMPLETER) | (status == DROPOUT)) & (week < end)
+        n_sites = len(model.tables.community_size)
+        free = p.places_per_site - np.bincount(community[active], minlength=n_sites)
+        site = community[candidates].astype(np.int64)
+        rank = np.empty(len(candidates), np.int64)  # place in its site's queue
+        by_site = np.argsort(site, kind="stable")
+        first = np.searchsorted(site[by_site], site[by_site], side="left")
+        rank[by_site] = np.arange(len(candidates)) - first
+        return rank < free[site]
 
     def record_intake(self, model: ViolencePreventionModel, p: Program, week: int,
                       intake: Intake) -> None:
@@ -513,6 +590,8 @@ def _individual_tables(individual: list[Program], labels: list[str], n_residents
         ind_after_release=np.array([p.kind.after_release for p in individual], np.int8),
         ind_clearance=np.array([p.config.clearance_multiplier if p.kind.raises_certainty
                                 else 1.0 for p in individual]),
+        ind_low_risk_scale=np.array([p.config.effect_low_risk for p in individual]),
+        ind_low_risk=np.zeros((K, n_residents), np.int8),
         ind_intake_interval=np.array([p.config.intake_interval_weeks for p in individual],
                                      np.int64),
         ind_min_age=np.array([p.config.targeting.min_age for p in individual], np.int64),

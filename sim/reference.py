@@ -49,18 +49,19 @@ from .codes import (
     DEAD,
     DECLINED,
     DROPOUT,
-    EXPOSED_WEEKS,
     FAMILY_ADVERSITY,
     FIREARM_CARRYING,
     FIREARM_INCIDENTS,
     FREE,
     GANG_MEMBERS,
     GANG_MEMBERSHIP,
+    GROUP_MEMBER_WEEKS,
     HOMICIDE_ARRESTS,
     HOMICIDE_OFFENDERS,
     HOMICIDES,
     INCARCERATED,
     INCARCERATED_STOCK,
+    MEDIATIONS,
     MIN_AGE,
     N_RISK_FACTORS,
     N_STATS,
@@ -143,6 +144,7 @@ class Resident(mesa.Agent):
         self.status = [NOT_OFFERED] * n
         self.program_start = [0] * n
         self.program_end = [0] * n
+        self.low_risk = [0] * n  # below the eligible's median risk at the intake
 
     def draw(self, week: int, stream: int) -> float:
         return uniform(self.model.key_int, week, self.slot, stream)
@@ -187,6 +189,8 @@ class Resident(mesa.Agent):
         self.last_arrest_week = NEVER
         self.last_offence_week = NEVER
         self.victimised_week = NEVER
+        self.grievance_week = NEVER  # the last victimisation not mediated
+        model.book.tables.group_member[slot] = 0  # not called in
         self.prior_arrests = 0
         self.convictions = 0
         self.victimisations = 0
@@ -261,28 +265,11 @@ class Resident(mesa.Agent):
     def offending_hazard(self, week: int, age: int, sex: int, band: int) -> tuple[float, float]:
         """Weekly hazard of offending, and the share of offences that are violent.
 
-        hazard = base(age, sex) x propensity x hazard ratio of the risk factors carried x
-        community multiplier x exp(contagion + prison record + post-release + retaliation +
-        programs). Contagion saturates with exposure; the record, release and retaliation terms
-        decay since the event. Programs that act on violence only change the violent part.
+        hazard = `current_risk` x exp(programs + deterrence). Programs that act on violence
+        only change the violent part.
         """
         model, p = self.model, self.model.params
-        hazard = (model.base_hazard[sex][age] * self.propensity
-                  * model.risk_hr[self.risk_flags] * model.community_hazard_now[self.community])
-        x = 0.0
-        if self.exposure != 0.0:
-            e = self.exposure
-            x = p.peer_contagion * e / (1.0 + e / p.exposure_saturation)
-        since_release = week - self.release_week
-        if since_release < p.prior_incarceration_horizon:
-            x += p.prior_incarceration * math.exp(-p.prior_incarceration_rate * since_release)
-        if since_release < p.post_release_horizon:
-            x += p.post_release * math.exp(-p.post_release_rate * since_release)
-        since_victimised = week - self.victimised_week
-        if since_victimised < p.retaliation_horizon:
-            x += p.retaliation * math.exp(-p.retaliation_rate * since_victimised)
-        if x != 0.0:
-            hazard *= math.exp(x)
+        hazard = self.current_risk(week, age, sex, model.community_hazard_now)
         violent_share = p.violent_share
         x_all, x_violent = 0.0, 0.0
         if model.programs_act:
@@ -300,6 +287,31 @@ class Resident(mesa.Agent):
             hazard *= v + 1.0 - violent_share
             violent_share = v / (v + 1.0 - violent_share)
         return hazard, violent_share
+
+    def current_risk(self, week: int, age: int, sex: int, community_hazard) -> float:
+        """The hazard before programs and deterrence: base(age, sex) x propensity x hazard
+        ratio of the risk factors carried x community multiplier x exp(contagion + prison
+        record + post-release + retaliation). Contagion saturates with exposure; the record,
+        release and retaliation terms decay since the event (retaliation: since the last
+        victimisation not mediated). Outreach workers rank their caseload by it."""
+        model, p = self.model, self.model.params
+        hazard = (model.base_hazard[sex][age] * self.propensity
+                  * model.risk_hr[self.risk_flags] * community_hazard[self.community])
+        x = 0.0
+        if self.exposure != 0.0:
+            e = self.exposure
+            x = p.peer_contagion * e / (1.0 + e / p.exposure_saturation)
+        since_release = week - self.release_week
+        if since_release < p.prior_incarceration_horizon:
+            x += p.prior_incarceration * math.exp(-p.prior_incarceration_rate * since_release)
+        if since_release < p.post_release_horizon:
+            x += p.post_release * math.exp(-p.post_release_rate * since_release)
+        since_grievance = week - self.grievance_week
+        if since_grievance < p.retaliation_horizon:
+            x += p.retaliation * math.exp(-p.retaliation_rate * since_grievance)
+        if x != 0.0:
+            hazard *= math.exp(x)
+        return hazard
 
     def individual_program_terms(self, week: int, age: int, sex: int,
                                  band: int) -> tuple[float, float]:
@@ -321,6 +333,8 @@ class Resident(mesa.Agent):
                 if after_release and self.release_week < start:
                     continue
                 log_effect = book.log_effect[k][sex][band]
+                if self.low_risk[k]:  # the risk principle
+                    log_effect *= book.tables.ind_low_risk_scale[k]
                 x = 0.0
                 if week < end:
                     x = log_effect
@@ -346,8 +360,7 @@ class Resident(mesa.Agent):
 
     def community_program_terms(self, week, age, sex, band, x_all, x_violent):
         """Community programs on residents: pupils (the targeted ages; the effect fades after
-        they leave those ages) and the exposed (through peers, or victimised recently: violent
-        offending only)."""
+        they leave those ages) and the targeted groups' members (gang members there)."""
         model = self.model
         t = model.book.tables
         c = self.community
@@ -363,10 +376,9 @@ class Resident(mesa.Agent):
                 if left_ages > since and week - left_ages < t.pupils_horizon:
                     x_all += t.pupils_log_effect[sex, band] * math.exp(
                         -t.pupils_rate * (week - left_ages))
-        if t.exposed_cover[c] and (
-                self.exposure > 0.0 or week - self.victimised_week < t.exposed_window):
-            x_violent += t.exposed_log_effect[sex, band]
-            t.community_stats[EXPOSED_WEEKS] += 1
+        if t.group_member[self.slot]:
+            x_all += t.group_log_effect[sex, band]
+            t.community_stats[GROUP_MEMBER_WEEKS] += 1
         return x_all, x_violent
 
     # -- stages 4, 5 and 7 for one offence ------------------------------------------------------
@@ -406,6 +418,9 @@ class Resident(mesa.Agent):
         enrolled = self.enrolled(week)
         for k in enrolled:
             p_arrest *= model.book.tables.ind_clearance[k]
+        t = model.book.tables
+        if t.group_member[self.slot]:
+            p_arrest *= t.group_clearance  # focused deterrence on the groups' members
         if self.draw(week, rng.ARREST) >= p_arrest:
             return
         self.record_program_arrest(week, age, sex, violent, enrolled)
@@ -450,6 +465,16 @@ class Resident(mesa.Agent):
         if victim.victimised_week < model.year_start:
             model.count(NEW_VICTIMS, vsex, vband)
         victim.victimised_week = week
+        # interrupters mediate a shooting whose victim lives in their site: no retaliation,
+        # the victim's ties not exposed
+        t = model.book.tables
+        mediated = (bool(self.risk_flags & FIREARM_CARRYING)
+                    and bool(t.mediation_cover[victim.community])
+                    and self.draw(week, rng.MEDIATION) < t.mediation)
+        if mediated:
+            t.community_stats[MEDIATIONS] += 1
+        else:
+            victim.grievance_week = week
         victim.victimisations = min(COUNT_CAP, victim.victimisations + 1)
         lethality = p.lethality
         if self.risk_flags & FIREARM_CARRYING:  # an armed offender
@@ -463,7 +488,8 @@ class Resident(mesa.Agent):
             victim.justice_state = DEAD
             weight = p.homicide_exposure_weight
         # 7. contagion: the peers of victim and offender are exposed
-        victim.expose_peers(weight)
+        if not mediated:
+            victim.expose_peers(weight)
         self.expose_peers(weight)
         return killed
 
@@ -596,6 +622,19 @@ class ReferenceProgramBook(programs.ProgramBook):
         self.horizon = t.ind_horizon.tolist()
         self.violent_only = t.ind_violent_only.tolist()
 
+    def _call_in(self, model: ReferenceModel) -> None:
+        """Who the targeted groups' members are until the next call-in: residents of a covered
+        community who are gang members or tied to one."""
+        if not model.residents_are_agents:
+            return super()._call_in(model)
+        t = self.tables
+        for resident in model.slots:
+            t.group_member[resident.slot] = int(
+                bool(t.group_cover[resident.community])
+                and (bool(resident.risk_flags & GANG_MEMBERSHIP)
+                     or any(model.slots[j].risk_flags & GANG_MEMBERSHIP
+                            for j in model.peers_of_slot[resident.slot])))
+
     def _intake(self, model: ReferenceModel, p: programs.Program, week: int) -> None:
         if not model.residents_are_agents:
             return super()._intake(model, p, week)
@@ -626,9 +665,32 @@ class ReferenceProgramBook(programs.ProgramBook):
         else:
             if c.priority == "risk":
                 candidates = sorted(eligible, key=lambda r: -r.risk_score())
+            elif c.priority == "current_risk":
+                hazard = model.community_hazard.tolist()
+                candidates = sorted(eligible, key=lambda r: -r.current_risk(
+                    week, r.age(week), r.sex, hazard))
             else:
                 candidates = sorted(eligible, key=lambda r: r.draw(week, stream + 3))
-            n_offers = max(0, min(len(candidates), c.capacity - active))
+            if p.kind.caseloads:  # each site fills its own caseloads, in that order
+                free = [p.places_per_site] * len(model.community_size)
+                for resident in model.slots:
+                    if resident.status[k] in (COMPLETER, DROPOUT) and \
+                            week < resident.program_end[k]:
+                        free[resident.community] -= 1
+                offered, waiting = [], []
+                for resident in candidates:
+                    if free[resident.community] > 0:
+                        free[resident.community] -= 1
+                        offered.append(resident)
+                    else:
+                        waiting.append(resident)
+                candidates = offered + waiting
+                n_offers = len(offered)
+            else:
+                n_offers = max(0, min(len(candidates), c.capacity - active))
+        median = None
+        if c.effect_low_risk != 1.0 and candidates:  # the risk principle
+            median = float(np.median([r.risk_score() for r in candidates]))
         participants = []
         for j, resident in enumerate(candidates):
             if j >= n_offers:
@@ -645,6 +707,7 @@ class ReferenceProgramBook(programs.ProgramBook):
             resident.status[k] = status
             resident.program_start[k] = week
             resident.program_end[k] = end
+            resident.low_risk[k] = int(median is not None and resident.risk_score() < median)
             participants.append(resident)
         return programs.Intake(
             sex=np.array([r.sex for r in participants], np.int64),
@@ -709,6 +772,7 @@ class ReferenceModel(ViolencePreventionModel):
                 resident.status[k] = int(pt.ind_status[k, i])
                 resident.program_start[k] = int(pt.ind_start_week[k, i])
                 resident.program_end[k] = int(pt.ind_end_week[k, i])
+                resident.low_risk[k] = int(pt.ind_low_risk[k, i])
             self.slots[i] = resident
         self.residents_are_agents = True
 
@@ -723,6 +787,7 @@ class ReferenceModel(ViolencePreventionModel):
             pt.ind_status[k] = [resident.status[k] for resident in self.slots]
             pt.ind_start_week[k] = [resident.program_start[k] for resident in self.slots]
             pt.ind_end_week[k] = [resident.program_end[k] for resident in self.slots]
+            pt.ind_low_risk[k] = [resident.low_risk[k] for resident in self.slots]
 
     def count(self, stat: int, sex: int, band: int) -> None:
         self.week_counts[stat][sex][band] += 1

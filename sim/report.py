@@ -32,6 +32,8 @@ import pandas as pd
 import yaml
 
 from . import plots
+from .catalogue import CHECKED, DIRECTION, EVIDENCE
+from .config_files import CONFIG_DIR
 from .io import (
     DiskFullError,
     atomic_path,
@@ -141,6 +143,69 @@ def repeated_seeds(done: pd.DataFrame) -> bool:
     return bool(done.duplicated(["scenario", "seed"]).any())
 
 
+# The keys of a program that set its effect: a run whose program differs from its kind's
+# scenario file in any of them is not the program that was checked. (Sizes may differ: the
+# evaluation runs the file's program sized for the profile.)
+EFFECT_KEYS = ("effect", "effect_female", "effect_by_age_band", "half_life_weeks",
+               "clearance_multiplier", "spillover", "mediation", "priority", "duration_weeks",
+               "uptake", "completion", "outreach_workers_per_site", "caseload")
+
+
+def _shipped_program(kind: str) -> dict | None:
+    try:
+        shipped = yaml.safe_load((CONFIG_DIR / "scenario" / f"{kind}.yaml").read_text())
+        return shipped["programs"][kind]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+
+
+def _range(low, high) -> str:
+    if low is None:
+        return f"below {high:+.0%}"
+    return f"{low:+.0%} to {high:+.0%}" if abs(low) < 1 else f"{low:+.2f} to {high:+.2f}"
+
+
+def evidence_of(kind: str, program: dict) -> str:
+    """Whether `program` (a run's, as resolved) is the one whose effect was checked against its
+    evaluation, in words."""
+    e = EVIDENCE.get(kind)
+    if e is None:
+        return "unknown kind"
+    if e.status not in (CHECKED, DIRECTION):
+        return f"illustrative: no published effect to check ({e.source})"
+    shipped = _shipped_program(kind)
+    if shipped is None:
+        return f"not checked: scenarios/{kind}.yaml has no program {kind}"
+    changed = [f"{key} {program.get(key)!r} (checked: {shipped[key]!r})" for key in EFFECT_KEYS
+               if key in shipped and program.get(key) != shipped[key]]
+    if changed:
+        return "not checked: changed from the evaluated program: " + ", ".join(changed)
+    what = ("checked: its virtual evaluation is within the published "
+            if e.status == CHECKED else "direction only: its virtual evaluation is below zero; "
+            "published ")
+    return (f"{what}{_range(e.low, e.high)} ({e.published}; {e.source}); vpsim-evaluate "
+            f"{kind}, configs/CALIBRATION.md")
+
+
+def program_evidence(sweep_dir: Path, done: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(scenario, program, kind, evidence) for each program of each scenario, read from the
+    first complete run of the scenario (its resolved config)."""
+    rows = []
+    if "scenario" not in done:
+        return rows
+    for scenario, runs in done.groupby("scenario"):
+        config = Path(sweep_dir) / runs.run_dir.iloc[0] / ".hydra" / "config.yaml"
+        try:
+            resolved = yaml.safe_load(config.read_text()) or {}
+            programs = (resolved.get("scenario") or {}).get("programs") or {}
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue
+        for name, program in sorted(programs.items()):
+            kind = (program or {}).get("kind", "")
+            rows.append((str(scenario), name, kind, evidence_of(kind, program or {})))
+    return rows
+
+
 def _fmt(x: float) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
@@ -179,6 +244,18 @@ def report_markdown(df: pd.DataFrame, sweep_dir: Path, figures_dir: Path | None 
                   "varies more than scenario and seed. Means are over all of a scenario's "
                   "runs; no difference is paired by seed.", ""]
     lines += [f"{note}" for note in notes] + ([""] if notes else [])
+    evidence = program_evidence(sweep_dir, done)
+    if evidence:
+        lines += ["## Is each program's effect checked against its evaluation?", "",
+                  "Checked: the program, as run here, is the one whose study design was run "
+                  "inside the model (a lottery, matched or randomised communities) and gave "
+                  "the published effect on the study's own outcome (`city`, seeds 0-4, a slow "
+                  "test). Direction only: only the sign is sourced. Illustrative: no published "
+                  "effect; read its results as a what-if.", "",
+                  "| scenario | program | kind | evidence |", "|---|---|---|---|"]
+        lines += [f"| {sc} | {name} | {kind} | {_cell(text)} |"
+                  for sc, name, kind, text in evidence]
+        lines.append("")
     has_baseline = "baseline" in scenarios and not repeated
     for outcome, title in REPORT_OUTCOMES:
         if outcome not in done:

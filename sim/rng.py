@@ -35,6 +35,7 @@ PRISON = 8
 SENTENCE_A = 9
 SENTENCE_B = 10
 REVOCATION = 11
+MEDIATION = 12  # interrupters reach a shooting
 VICTIM_TRY = 16  # 16..31: candidate and acceptance draws for victim selection
 ENTRANT = 32  # 32..47: traits of a new resident
 STATE = 48  # 48..55: life-course risk states (STATE + k for risk factor k)

@@ -111,7 +111,7 @@ class TinyWorld:
         r.birth_week[:] = -30 * WEEKS_PER_YEAR
         r.propensity[:] = 1.0
         for name in ("release_week", "sentence_end_week", "supervision_end_week",
-                     "last_arrest_week", "last_offence_week", "victimised_week"):
+                     "last_arrest_week", "last_offence_week", "victimised_week", "grievance_week"):
             getattr(r, name)[:] = NEVER
         r.open_spell[:] = -1
         self.residents = r

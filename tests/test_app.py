@@ -101,10 +101,11 @@ def test_controls_are_built_from_the_program_catalogue(viz):
         lever = next(lv for lv in app.levers() if lv.kind == kind)
         program = classroom.catalogue()[kind]  # as scenarios/<kind>.yaml sizes it for the city
         assert slider.v_model == lever.default_size and slider.max == lever.max_size
-        if lever.level == "individual":
+        if lever.unit == "places per 10,000 residents":
             assert abs(slider.v_model * reference.size / kinds.PER_10K - program.capacity) \
                 <= reference.size / kinds.PER_10K / 2
-        else:
+        else:  # sized by communities (outreach sites too)
+            assert lever.unit == "% of communities, most violent first"
             assert abs(slider.v_model / 100 * reference.communities
                        - program.targeting.most_violent_communities) <= 0.5
     # Every kind acting on people or places has a size; coordination acts through the others.
@@ -222,14 +223,22 @@ def test_sizes_and_budget_follow_the_lever_units():
     small, city = classroom.profile("small"), classroom.profile(classroom.REFERENCE_PROFILE)
     for lever in app.levers():
         program = classroom.sized_program(lever.kind, max(1, lever.default_size), small)
-        if lever.level == "individual":
+        if lever.unit == "places per 10,000 residents":
             assert program.capacity == round(lever.default_size * small.size / kinds.PER_10K)
             cost = classroom.planned_cost_per_year(program, small)
             assert cost == pytest.approx(52 * (program.capacity * program.cost_per_participant_week
                                                + program.cost_per_week))
-        elif lever.level == "community":
-            assert program.targeting.most_violent_communities == max(
-                1, round(lever.default_size / 100 * small.communities))
+        elif lever.unit == "% of communities, most violent first":
+            sites = program.targeting.most_violent_communities
+            assert sites == max(1, round(lever.default_size / 100 * small.communities))
+            if PROGRAM_KINDS[lever.kind].caseloads:  # workers and caseload places per site
+                cost = classroom.planned_cost_per_year(program, small)
+                workers = program.outreach_workers_per_site + program.interrupters_per_site
+                places = program.outreach_workers_per_site * program.caseload
+                assert cost == pytest.approx(52 * sites * (
+                    workers * program.cost_per_worker_week + places
+                    * program.cost_per_participant_week + program.cost_per_community_week)
+                    + 52 * program.cost_per_week)
     # The default sizes reproduce the scenario files on the city they were written for.
     for kind, program in classroom.catalogue().items():
         lever = next(lv for lv in app.levers() if lv.kind == kind)

@@ -225,7 +225,8 @@ VIOLENCE = "scenario.programs.violence_interruption"
 def test_matched_areas_without_effect_find_none_and_with_a_strong_one_a_fall():
     # 5 of the 16 communities, so that each site's violence counts
     common = [f"{VIOLENCE}.targeting.most_violent_communities=5"]
-    none = ev.evaluate("violence_interruption", [*common, f"{VIOLENCE}.effect=1.0"], seeds=2,
+    none = ev.evaluate("violence_interruption", [*common, f"{VIOLENCE}.effect=1.0",
+                                                 f"{VIOLENCE}.mediation=0.0"], seeds=2,
                        profile="small", workers=1)
     strong = ev.evaluate("violence_interruption", [*common, f"{VIOLENCE}.effect=0.1"],
                          seeds=2, profile="small", workers=1)
@@ -312,7 +313,8 @@ def test_a_full_disk_leaves_no_evaluation_json(tmp_path, monkeypatch, capsys):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(ev, "run_evaluations", lambda kinds, runs, seeds, workers=2: {
-        k: [{"seed": s, "effect": -0.1} for s in seeds[k]] for k in kinds})
+        k: [{"seed": s, "effect": -0.1, "placebo_paired": -0.1} for s in seeds[k]]
+        for k in kinds})
     monkeypatch.setattr(os, "replace", no_space)
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as stop:
@@ -371,7 +373,8 @@ def test_an_output_folder_that_is_a_file_is_refused(tmp_path, capsys):
 
 
 def test_evidence_md_has_a_row_per_kind_and_says_what_is_checked():
-    seeds = [{"seed": 0, "effect": -0.47}, {"seed": 1, "effect": -0.48}]
+    seeds = [{"seed": k, "effect": e, "placebo_paired": e, "placebo_paired_offences": e}
+             for k, e in enumerate((-0.47, -0.48))]
     results = {kind: ev.assemble(kind, seeds, profile="small", overrides=[], run_overrides=[])
                for kind in ev.EVALUATIONS}
     results["focused_deterrence"] = "focused_deterrence: seed 1: no violent incidents"
@@ -383,7 +386,7 @@ def test_evidence_md_has_a_row_per_kind_and_says_what_is_checked():
     assert set(by_kind) == set(ev.EVALUATIONS)
     # -47.5% (-54% to -41%): within cbt_youth's -50% to -45%; as a difference of shares far
     # from reentry's -0.13 to -0.07, the interval too; below zero where only the sign is known
-    assert by_kind["cbt_youth"].endswith("| within |")
+    assert by_kind["cbt_youth"].endswith("| within (placebo-paired-offences) |")
     assert by_kind["reentry_employment"].endswith("| outside |")
     assert by_kind["school_education"].endswith("| direction: below zero |")
     assert by_kind["community_participation"].endswith("| illustrative: no check |")

@@ -313,7 +313,7 @@ def test_offending_hazard_is_the_documented_product(tiny_world):
     r, week, age = world.residents, 300, 23
     r.birth_week[0] = week - age * WEEKS_PER_YEAR - 10
     r.release_week[0] = week - 10
-    r.victimised_week[0] = week - 3
+    r.grievance_week[0] = week - 3
     h = kernels.offending_hazard(r, world.params, world.tables, world.community_hazard, 0, week,
                                  age)
     base = 0.002 * (23 + 1)  # male, aged 23
@@ -321,7 +321,7 @@ def test_offending_hazard_is_the_documented_product(tiny_world):
         0.3 * 0.75 / (1 + 0.75 / 3.0)         # peer contagion x exposure, saturating
         + 0.4 * math.exp(-PRISON_RATE * 10)   # prison record, released 10 weeks ago
         + 0.7 * math.exp(-PR_RATE * 10)       # post-release spike
-        + 0.5 * math.exp(-RET_RATE * 3))      # retaliation, victimised 3 weeks ago
+        + 0.5 * math.exp(-RET_RATE * 3))      # retaliation, victimised (not mediated) 3 weeks ago
     assert h == pytest.approx(expected, rel=1e-12)
 
 
@@ -352,7 +352,7 @@ def test_decaying_hazard_terms_stop_at_their_horizon(tiny_world, term):
 
     def log_hazard_ratio(weeks_since):
         r.release_week[0] = week - (weeks_since if clock == "released" else 3000)
-        r.victimised_week[0] = week - (weeks_since if clock == "victimised" else 3000)
+        r.grievance_week[0] = week - (weeks_since if clock == "victimised" else 3000)
         h = kernels.offending_hazard(r, world.params, world.tables, world.community_hazard, 0,
                                      week, age)
         return math.log(h / base)

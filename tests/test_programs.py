@@ -18,6 +18,7 @@ residents: ~1 ms), so the replicate checks of programs that act on residents are
 from __future__ import annotations
 
 import functools
+import math
 import os
 import subprocess
 from collections.abc import Callable
@@ -29,7 +30,7 @@ import pytest
 import yaml
 from helpers import REPO, VPSIM, paired_interval, program_overrides
 
-from sim import codes, outcomes, population, programs
+from sim import codes, kernels, outcomes, population, programs
 from sim.catalogue import KINDS as PROGRAM_KINDS
 from sim.codes import (
     COMPLETER,
@@ -41,7 +42,6 @@ from sim.codes import (
     NOT_OFFERED,
     OTHER_OFFENCES,
     POPULATION,
-    RISK_FACTORS,
     SEXES,
     VIOLENT_OFFENCES,
     WEEKS_PER_YEAR,
@@ -184,11 +184,19 @@ CHANNELS = [
                          RESIDENT_RUN, violent_offending_of("15-19"), -1),
                  id="cbt_youth-lowers_violent_offending_at_15_19", marks=pytest.mark.slow),
     pytest.param(Channel(enlarged("violence_interruption",
-                                  targeting__most_violent_communities=0, effect=0.3),
+                                  targeting__most_violent_communities=0, effect=0.3,
+                                  mediation=0.0),
                          RESIDENT_RUN, outcome("violent_incidents_per_100k_per_year"), -1),
-                 id="violence_interruption-lowers_violent_incidents", marks=pytest.mark.slow),
-    pytest.param(Channel(enlarged("focused_deterrence", effect=0.3, clearance_multiplier=1.0,
-                                  **EVERYONE_OFFERED),
+                 id="violence_interruption-caseloads_lower_violent_incidents",
+                 marks=pytest.mark.slow),
+    pytest.param(Channel(enlarged("violence_interruption",
+                                  targeting__most_violent_communities=0, effect=1.0,
+                                  mediation=1.0),
+                         RESIDENT_RUN, outcome("violent_incidents_per_100k_per_year"), -1),
+                 id="violence_interruption-mediation_lowers_violent_incidents",
+                 marks=pytest.mark.slow),
+    pytest.param(Channel(enlarged("focused_deterrence", targeting__most_violent_communities=0,
+                                  effect=0.3, clearance_multiplier=1.0),
                          RESIDENT_RUN, offending_of("15-19", "20-24", "25-29", "30-39"), -1),
                  id="focused_deterrence-lowers_offending_at_gang_ages", marks=pytest.mark.slow),
     pytest.param(Channel(enlarged("prison_rehabilitation", effect=0.3, **EVERYONE_OFFERED),
@@ -256,10 +264,12 @@ NEUTRAL = [
     pytest.param("cbt_youth", dict(effect=1.0), id="cbt_youth-effect_1"),
     pytest.param("cbt_youth", dict(capacity=0), id="cbt_youth-capacity_0"),
     pytest.param("cbt_youth", dict(capacity="null", coverage=0.0), id="cbt_youth-coverage_0"),
-    pytest.param("violence_interruption", dict(effect=1.0), id="violence_interruption-effect_1"),
+    pytest.param("violence_interruption", dict(effect=1.0, mediation=0.0),
+                 id="violence_interruption-effect_1"),
+    pytest.param("violence_interruption", dict(caseload=0, mediation=0.0),
+                 id="violence_interruption-caseload_0"),
     pytest.param("focused_deterrence", dict(effect=1.0, clearance_multiplier=1.0),
                  id="focused_deterrence-effect_1"),
-    pytest.param("focused_deterrence", dict(capacity=0), id="focused_deterrence-capacity_0"),
     pytest.param("hotspot_policing", dict(effect=1.0), id="hotspot_policing-effect_1"),
     pytest.param("prison_rehabilitation", dict(effect=1.0), id="prison_rehabilitation-effect_1"),
     pytest.param("prison_rehabilitation", dict(capacity=0),
@@ -280,7 +290,7 @@ def test_neutral_program_leaves_the_run_identical_to_baseline(kind, settings):
     entry = program.summary["programs"][kind]
     assert entry["weeks_running"] == WEEKS_PER_YEAR  # it ran, from the end of burn-in
     if PROGRAM_KINDS[kind].level == "individual":
-        if settings.get("capacity") == 0 or settings.get("coverage") == 0:
+        if 0 in (settings.get("capacity"), settings.get("coverage"), settings.get("caseload")):
             assert entry["participants"] == 0 and entry["waiting_list_mean"] > 0
         else:
             assert entry["participants"] > 0
@@ -295,8 +305,10 @@ def test_neutral_program_leaves_the_run_identical_to_baseline(kind, settings):
 
 # -- 3-5. one run with a program of every kind: eligibility, capacity, costs -----------------
 
-CAPACITY = {"cbt_youth": 25, "focused_deterrence": 8, "prison_rehabilitation": 8,
-            "reentry_employment": 4}
+CAPACITY = {"cbt_youth": 25, "prison_rehabilitation": 8, "reentry_employment": 4}
+CASELOADS = dict(outreach_workers_per_site=1, caseload=3, interrupters_per_site=1)
+WORKER_WEEK = 17.0  # USD, cost_per_worker_week
+LOW_RISK = 0.5  # prison_rehabilitation's effect_low_risk
 SCHOOL_COMMUNITIES = [0, 1, 2, 3, 4, 5]
 CBT_COMMUNITIES = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
 RATES = dict(cost_per_participant_week=7.0, cost_per_community_week=11.0, cost_per_week=13.0)
@@ -312,7 +324,9 @@ EVERY_PROGRAM = SMALL + ("burn_in_years=3", "years=2", "seed=4",
      *program_overrides("cbt_youth", targeting__most_violent_communities=0,
                         targeting__communities=str(CBT_COMMUNITIES),
                         targeting__sexes="[male]", start_week=CBT_START_WEEK),
-     *program_overrides("institutional_coordination", effect=COORDINATION))
+     *program_overrides("institutional_coordination", effect=COORDINATION),
+     *program_overrides("violence_interruption", cost_per_worker_week=WORKER_WEEK, **CASELOADS),
+     *program_overrides("prison_rehabilitation", effect_low_risk=LOW_RISK, priority="random"))
 
 
 @dataclass
@@ -334,6 +348,10 @@ class Intake:
     week_end: np.ndarray
     risk_median: float  # 50th percentile of every resident's risk score at the intake
     n_returned: int
+    candidates: np.ndarray  # every eligible resident the intake ordered
+    candidate_risk_median: float  # the median risk score of the candidates
+    low_risk: np.ndarray  # of the enrolled: recorded as below that median
+    candidate_current_risk: np.ndarray  # their offending hazard then (kernels.current_risk)
 
 
 def school_age_residents_reached(model: ViolencePreventionModel, covered: np.ndarray,
@@ -356,12 +374,16 @@ def every_program():
     intakes: list[Intake] = []
     original = programs.offer_places
 
-    def recording_offer_places(week, k, key, candidates, n_offers, *rest):
-        pt = rest[1]  # offer_places(week, k, key, candidates, n_offers, terms, pt, enrolment)
-        n = original(week, k, key, candidates, n_offers, *rest)
+    def recording_offer_places(week, k, key, candidates, low_risk, n_offers, *rest):
+        pt = rest[1]  # offer_places(week, k, key, candidates, low_risk, n_offers, terms, pt,
+        #                            enrolment)
+        n = original(week, k, key, candidates, low_risk, n_offers, *rest)
         offered = candidates[:n_offers].copy()
         enrolled = offered[np.isin(pt.ind_status[k, offered], ENROLLED)]
         r = model.residents
+        current = np.empty(len(candidates))
+        kernels.current_risk(week, r, model.params, model.tables, model.community_hazard,
+                             candidates, current)
         intakes.append(Intake(
             week=week, k=k, offered=offered, enrolled=enrolled,
             age=(week - r.birth_week[enrolled]) // WEEKS_PER_YEAR, sex=r.sex[enrolled].copy(),
@@ -373,7 +395,11 @@ def every_program():
             week_start=pt.ind_start_week[k, enrolled].copy(),
             week_end=pt.ind_end_week[k, enrolled].copy(),
             risk_median=float(np.percentile(population.risk_score(r, model.tables.risk_hr), 50)),
-            n_returned=int(n)))
+            n_returned=int(n), candidates=candidates.copy(), candidate_current_risk=current,
+            candidate_risk_median=float(np.median(
+                population.risk_score(r, model.tables.risk_hr)[candidates]))
+            if len(candidates) else math.nan,
+            low_risk=pt.ind_low_risk[k, enrolled].copy()))
         return n
 
     school = book.by_kind("school_education")
@@ -440,16 +466,54 @@ def test_youth_cbt_enrols_only_boys_of_its_ages_riskier_half_and_communities(eve
         assert np.all((intake.justice_state != INCARCERATED) & (intake.justice_state != DEAD))
 
 
-def test_focused_deterrence_enrols_only_gang_members_of_its_ages(every_program):
-    program, records = intakes_of(every_program, "focused_deterrence")
-    assert program.config.targeting.risk_factors == ["gang_membership"]
-    gang = 1 << RISK_FACTORS.index("gang_membership")
-    assert gang == codes.GANG_MEMBERSHIP
+def test_outreach_workers_take_on_the_highest_current_risk_of_their_own_site(every_program):
+    """Each site's caseloads (outreach workers x caseload) fill from its own residents of the
+    targeted ages, highest offending hazard now first; a site never holds more."""
+    run = every_program
+    program, records = intakes_of(run, "violence_interruption")
+    assert program.config.priority == "current_risk"
+    places = CASELOADS["outreach_workers_per_site"] * CASELOADS["caseload"]
+    assert program.places_per_site == places
+    sites = np.flatnonzero(program.covered)
+    assert len(sites) == program.config.targeting.most_violent_communities > 1
+    community = run.model.residents.community
+    full_sites = 0
     for intake in records:
-        assert_ages_within_targeting(program, intake, every_program.model.config.population
-                                     .max_age)
-        assert np.all(intake.risk_flags & gang)
+        assert_ages_within_targeting(program, intake, run.model.config.population.max_age)
+        assert np.all(np.isin(intake.community, sites))
         assert np.all((intake.justice_state != INCARCERATED) & (intake.justice_state != DEAD))
+        offered = np.isin(intake.candidates, intake.offered)
+        for site in sites:
+            here = community[intake.candidates] == site
+            assert offered[here].sum() <= places
+            if np.any(here & ~offered) and np.any(here & offered):
+                full_sites += 1
+                assert (intake.candidate_current_risk[here & offered].min()
+                        >= intake.candidate_current_risk[here & ~offered].max())
+    assert full_sites > 0  # some site had more candidates than free places
+    t = run.book.tables
+    for week in range(run.model.burn_in_weeks, run.model.total_weeks, 13):
+        held = np.isin(t.ind_status[program.index], ENROLLED) & (
+            t.ind_start_week[program.index] <= week) & (week < t.ind_end_week[program.index])
+        assert np.bincount(community[held], minlength=len(program.covered)).max() <= places
+
+
+def test_participants_below_the_eligibles_median_risk_are_marked_for_a_smaller_effect(
+        every_program):
+    """The risk principle: prison rehabilitation's participants below the median risk score
+    of its eligible at their intake carry the mark that scales their log effect (LOW_RISK);
+    programs without it mark nobody."""
+    run = every_program
+    program, records = intakes_of(run, "prison_rehabilitation")
+    assert program.config.effect_low_risk == LOW_RISK
+    marked = 0
+    for intake in records:
+        assert np.array_equal(intake.low_risk, intake.risk < intake.candidate_risk_median)
+        marked += int(intake.low_risk.sum())
+    assert 0 < marked < sum(len(i.enrolled) for i in records)
+    for other in run.book.individual:
+        if other is not program:
+            assert not run.book.tables.ind_low_risk[other.index].any(), other.name
 
 
 def test_prison_rehabilitation_enrols_only_prisoners(every_program):
@@ -476,8 +540,11 @@ def test_reentry_enrols_only_residents_released_within_its_window(every_program)
 def test_individual_programs_never_hold_more_participants_than_their_capacity(every_program):
     run = every_program
     for program in run.book.individual:
-        capacity = CAPACITY[program.kind.name]
-        assert program.config.capacity == capacity
+        if program.kind.caseloads:
+            capacity = program.places_per_site * int(program.covered.sum())
+        else:
+            capacity = CAPACITY[program.kind.name]
+            assert program.config.capacity == capacity
         by_tables = run.enrolled_by_week[:, program.index]
         by_delta = np.cumsum(program.active_delta)[:run.model.total_weeks]
         records = [i for i in run.intakes if i.k == program.index]
@@ -491,7 +558,8 @@ def test_individual_programs_never_hold_more_participants_than_their_capacity(ev
         assert np.all(by_tables <= by_intakes), program.name
         assert np.array_equal(by_delta, by_intakes), program.name
         assert by_tables.max() <= capacity, (program.name, int(by_tables.max()))
-        assert by_tables.max() == capacity, f"{program.name}: capacity never reached"
+        if not program.kind.caseloads:  # a site may hold fewer eligible than its places
+            assert by_tables.max() == capacity, f"{program.name}: capacity never reached"
         assert np.mean(program.waiting_list) > 0  # places were short: capacity was binding
 
 
@@ -535,13 +603,18 @@ def test_programs_run_from_their_start_and_community_weeks_are_covered_weeks(eve
 
 def test_program_cost_adds_up_from_its_reported_weeks_and_rates(every_program):
     """cost = participant_weeks x cost_per_participant_week + community_weeks x
-    cost_per_community_week + weeks_running x cost_per_week, each from the summary entry
-    (a quantity a program does not report counts 0)."""
+    cost_per_community_week + worker_weeks x cost_per_worker_week + weeks_running x
+    cost_per_week, each from the summary entry (a quantity a program does not report counts
+    0); worker-weeks are site-weeks x (outreach workers + interrupters per site)."""
     rates = RATES
     wrong = []
     for name, entry in every_program.summary["programs"].items():
+        if "worker_weeks" in entry:
+            assert entry["worker_weeks"] == entry["community_weeks"] * (
+                CASELOADS["outreach_workers_per_site"] + CASELOADS["interrupters_per_site"])
         expected = (entry.get("participant_weeks", 0) * rates["cost_per_participant_week"]
                     + entry.get("community_weeks", 0) * rates["cost_per_community_week"]
+                    + entry.get("worker_weeks", 0) * WORKER_WEEK
                     + entry["weeks_running"] * rates["cost_per_week"])
         if entry["cost"] != expected:
             wrong.append(f"{name}: cost {entry['cost']} != {expected} from participant_weeks "
@@ -599,9 +672,9 @@ def test_resident_leaving_the_population_at_an_intake_week_is_not_offered_a_plac
     offered = []
     original = programs.offer_places
 
-    def recording(week, k, key, candidates, n_offers, *rest):
+    def recording(week, k, key, candidates, low_risk, n_offers, *rest):
         offered.extend(candidates[:n_offers].tolist())
-        return original(week, k, key, candidates, n_offers, *rest)
+        return original(week, k, key, candidates, low_risk, n_offers, *rest)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(programs, "offer_places", recording)

@@ -150,11 +150,13 @@ def _assert_exercised(engine: ViolencePreventionModel) -> None:
     assert s["releases"] > 50 and s["rearrest_within_3_years"] is not None
     assert s["violent_incidents_per_100k_per_year"] > 0
     for name, p in s["programs"].items():
-        if p["kind"] in ("cbt_youth", "focused_deterrence", "prison_rehabilitation",
+        if p["kind"] in ("cbt_youth", "violence_interruption", "prison_rehabilitation",
                          "reentry_employment"):
             assert p["participants"] > 0, name
-        if p["kind"] in ("school_education", "violence_interruption"):
+        if p["kind"] in ("school_education", "focused_deterrence"):
             assert p["participant_weeks"] > 0, name
+        if p["kind"] == "violence_interruption":
+            assert p["mediations"] > 0, name
 
 
 @pytest.mark.parametrize("side", ["reference", "engine"])

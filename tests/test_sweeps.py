@@ -350,3 +350,26 @@ def test_a_report_pass_that_fails_leaves_the_previous_pass_whole(damaged_sweep, 
     df = pd.read_parquet(copy / "sweep.parquet")
     assert (df.status == "incomplete").sum() == 1
     assert "1 incomplete" in (copy / "report.md").read_text()
+
+
+def test_the_report_says_whether_each_programs_effect_was_checked(sweep):
+    _, sweep_dir, _ = sweep
+    text = (sweep_dir / "report.md").read_text()
+    section = text.split("## Is each program's effect checked against its evaluation?")[1] \
+        .split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
+    assert len(rows) == 1  # the baseline runs no program
+    assert rows[0].startswith("| cbt_youth | cbt_youth | cbt_youth | checked: ")
+    assert "Heller et al. 2017" in rows[0]
+
+
+def test_a_program_changed_from_its_evaluated_values_is_not_called_checked():
+    shipped = report._shipped_program("focused_deterrence")
+    assert report.evidence_of("focused_deterrence", shipped).startswith("checked: ")
+    stronger = {**shipped, "effect": shipped["effect"] / 2}
+    text = report.evidence_of("focused_deterrence", stronger)
+    assert text.startswith("not checked: ") and "effect" in text
+    assert report.evidence_of("prison_rehabilitation", report._shipped_program(
+        "prison_rehabilitation")).startswith("direction only: ")
+    assert report.evidence_of("community_participation", report._shipped_program(
+        "community_participation")).startswith("illustrative: ")

@@ -97,15 +97,10 @@ def lookup(summary: dict, key: str):
 
 
 def run_one(args: tuple[list[str], int]) -> dict:
-    from sim.config import load
-    from sim.model import ViolencePreventionModel
-    from sim.outcomes import summary
+    from sim.api import summary_of
 
     overrides, seed = args
-    model = ViolencePreventionModel(load([*overrides, f"seed={seed}", "progress=false",
-                                          "figures=false"]))
-    model.run()
-    return summary(model)
+    return summary_of([*overrides, f"seed={seed}"])
 
 
 def replicate(overrides: list[str], seeds, workers: int = 1) -> list[dict]:

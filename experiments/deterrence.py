@@ -56,15 +56,10 @@ def cost_weighted(s: dict) -> float:
 
 
 def run_one(args) -> dict:
-    from sim.config import load
-    from sim.model import ViolencePreventionModel
-    from sim.outcomes import summary
+    from sim.api import summary_of
 
     overrides, seed = args
-    model = ViolencePreventionModel(load(["population=city", *overrides, f"seed={seed}",
-                                          "progress=false", "figures=false"]))
-    model.run()
-    s = summary(model)
+    s = summary_of(["population=city", *overrides, f"seed={seed}"])
     return {**{k: s[k] for k in OUTCOMES if k in s}, "cost_weighted_crime": cost_weighted(s)}
 
 

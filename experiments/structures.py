@@ -33,16 +33,11 @@ OUTCOMES = (("violent_incidents_per_100k_per_year", "violence per 100k", "{:+.0f
 
 
 def run_one(args) -> dict:
-    from sim.config import load
-    from sim.model import ViolencePreventionModel
-    from sim.outcomes import summary
+    from sim.api import summary_of
 
     structure, profile, scenario, seed = args
-    model = ViolencePreventionModel(load([f"structure={structure}", f"population={profile}",
-                                          f"scenario={scenario}", f"seed={seed}",
-                                          "progress=false", "figures=false"]))
-    model.run()
-    s = summary(model)
+    s = summary_of([f"structure={structure}", f"population={profile}", f"scenario={scenario}",
+                    f"seed={seed}"])
     return {key: s[key] for key, _, _ in OUTCOMES}
 
 

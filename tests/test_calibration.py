@@ -27,15 +27,10 @@ PROFILES = sorted({t["profile"] for t in SPEC["targets"]})
 
 
 def _summary(args):
-    from sim.config import load
-    from sim.model import ViolencePreventionModel
-    from sim.outcomes import summary
+    from sim.api import summary_of
 
     overrides, seed = args
-    model = ViolencePreventionModel(load([*overrides, f"seed={seed}", "years=10",
-                                          "progress=false", "figures=false"]))
-    model.run()
-    return summary(model)
+    return summary_of([*overrides, f"seed={seed}", "years=10"])
 
 
 _RUNS: dict[tuple[str, str], list[dict]] = {}

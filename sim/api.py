@@ -4,6 +4,11 @@
 returns its `summary.json` contents as a dict. `run_experiment(params, ...)` is the form analysis
 tools want: parameters as a flat dict of dotted keys, outcomes as a flat dict of floats (`nan`
 where an outcome is undefined, never None), Mesa's logging quiet while it runs.
+A program's size may be given as a lever, `size.<program>`, in a unit that means the same on
+every profile (places per 10,000 residents, % of the eligible, % of communities).
+`run_experiments(many, ...)` runs a batch in this process, composing the configs once (Hydra's
+composition costs more than a small run): each experiment's parameters are merged into the
+composed base, checked as every config is, and run.
 
     from sim.api import run_experiment
     out = run_experiment({"behaviour.peer_contagion": 0.2}, population="small", seed=3)
@@ -17,16 +22,23 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from contextlib import contextmanager
 
-from .config import ConfigError, load
+from omegaconf import OmegaConf
+
+from .config import ConfigError, load, one_line, validate
 
 
 def summary_of(overrides: list[str] | tuple[str, ...]) -> dict:
     """One run of `overrides` (no progress bar, no figures, no files): its summary."""
+    return _summary(load([*overrides, "progress=false", "figures=false"]))
+
+
+def _summary(cfg) -> dict:
     from . import outcomes
     from .model import ViolencePreventionModel
 
-    model = ViolencePreventionModel(load([*overrides, "progress=false", "figures=false"]))
+    model = ViolencePreventionModel(cfg)
     model.run()
     return outcomes.summary(model)
 
@@ -59,25 +71,90 @@ def _override(key: str, value) -> str:
     return f"{key}={text}"
 
 
+SIZE = "size."
+"""`size.<program>`: a program's size in its lever's unit (`sim.catalogue.lever`: places per
+10,000 residents, % of the eligible, or % of communities, most violent first), the same on
+every profile; the scenario file's size is the lever's default."""
+
+
+def _sized(cfg, sizes: Mapping[str, object]):
+    from .catalogue import REFERENCE_PROFILE, lever, sized
+
+    if not sizes:
+        return cfg
+    reference = load([f"population={REFERENCE_PROFILE}"]).population
+    for key, size in sizes.items():
+        name = key.removeprefix(SIZE)
+        program = cfg.scenario.programs.get(name)
+        if program is None:
+            allowed = ", ".join(SIZE + p for p in cfg.scenario.programs) or "none"
+            raise ConfigError(f"{key}: the scenario {cfg.scenario.name!r} has no program "
+                              f"{name!r}; allowed {allowed}")
+        unit = lever(program, reference)
+        if unit.unit is None:
+            raise ConfigError(f"{key}: a {program.kind} program has no size (it acts through "
+                              "the other programs)")
+        if not isinstance(size, (int, float)) or isinstance(size, bool):
+            raise ConfigError(f"{key} = {size!r} is not a number: allowed [1, "
+                              f"{unit.max_size}] ({unit.unit})")
+        try:
+            cfg.scenario.programs[name] = sized(program, unit, int(round(size)), cfg.population)
+        except ValueError as error:
+            raise ConfigError(f"{key}: {error}") from None
+    return validate(cfg)
+
+
+def _head(population: str, scenario: str, seed: int, years: int | None,
+          burn_in_years: int | None) -> list[str]:
+    overrides = [f"population={population}", f"scenario={scenario}", f"seed={seed}"]
+    if years is not None:
+        overrides.append(f"years={years}")
+    if burn_in_years is not None:
+        overrides.append(f"burn_in_years={burn_in_years}")
+    return overrides
+
+
+@contextmanager
+def _quiet_mesa():
+    mesa_log = logging.getLogger("MESA")  # Mesa's loggers: MESA.mesa.*
+    level = mesa_log.level
+    mesa_log.setLevel(logging.WARNING)  # Mesa logs a line a step at INFO
+    try:
+        yield
+    finally:
+        mesa_log.setLevel(level)
+
+
 def run_experiment(params: Mapping[str, object] | None = None, *, population: str = "small",
                    scenario: str = "baseline", seed: int = 0, years: int | None = None,
                    burn_in_years: int | None = None) -> dict[str, float]:
     """Outcomes of one run with `params` (dotted keys of the config, e.g.
     {"behaviour.peer_contagion": 0.2, "scenario.programs.cbt_youth.effect": 0.4}) on
     `population` and `scenario`: a flat dict of floats (`flatten`)."""
-    overrides = [f"population={population}", f"scenario={scenario}", f"seed={seed}"]
-    if years is not None:
-        overrides.append(f"years={years}")
-    if burn_in_years is not None:
-        overrides.append(f"burn_in_years={burn_in_years}")
-    overrides += [_override(k, v) for k, v in (params or {}).items()]
-    mesa_log = logging.getLogger("MESA")  # Mesa's loggers: MESA.mesa.*
-    level = mesa_log.level
-    mesa_log.setLevel(logging.WARNING)  # Mesa logs a line a step at INFO
-    try:
-        return flatten(summary_of(overrides))
-    finally:
-        mesa_log.setLevel(level)
+    return run_experiments([params or {}], population=population, scenario=scenario,
+                           seed=seed, years=years, burn_in_years=burn_in_years)[0]
 
 
-__all__ = ["summary_of", "flatten", "run_experiment"]
+def run_experiments(experiments: list[Mapping[str, object]], *, population: str = "small",
+                    scenario: str = "baseline", seed: int = 0, years: int | None = None,
+                    burn_in_years: int | None = None) -> list[dict[str, float]]:
+    """`run_experiment` for each parameter dict of `experiments`, in this process, the base
+    config composed once; the same outcomes as one call each. An experiment may set `seed`
+    (or any key) itself. Every experiment's config is checked before the first runs."""
+    base = OmegaConf.structured(load([*_head(population, scenario, seed, years, burn_in_years),
+                                      "progress=false", "figures=false"]))
+    configs = []  # every experiment checked before any runs
+    for params in experiments:
+        params = dict(params or {})
+        sizes = {k: params.pop(k) for k in list(params) if k.startswith(SIZE)}
+        dotlist = [_override(k, v) for k, v in params.items()]
+        try:
+            merged = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
+        except Exception as error:  # an unknown key, a value of the wrong type
+            raise ConfigError(one_line(error)) from None
+        configs.append(_sized(validate(merged), sizes))
+    with _quiet_mesa():
+        return [flatten(_summary(cfg)) for cfg in configs]
+
+
+__all__ = ["summary_of", "flatten", "run_experiment", "run_experiments"]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from sim.api import flatten, run_experiment, summary_of
+from sim.api import flatten, run_experiment, run_experiments, summary_of
 from sim.config import ConfigError
 
 SHORT = dict(population="small", years=2, burn_in_years=1)
@@ -72,3 +72,59 @@ def test_flatten_keeps_numbers_and_turns_none_into_nan():
     flat = flatten({"a": 1, "b": {"c": None, "d": True, "e": "text"}, "f": 2.5})
     assert flat["a"] == 1.0 and flat["f"] == 2.5 and flat["b.d"] == 1.0
     assert math.isnan(flat["b.c"]) and "b.e" not in flat
+
+
+def test_a_batch_gives_each_experiments_own_outcomes_as_single_calls_do():
+    experiments = [{}, {"behaviour.peer_contagion": 0.2, "seed": 5},
+                   {"scenario.programs.cbt_youth.effect": 1.0}]
+    batch = run_experiments(experiments, scenario="cbt_youth", seed=4, **SHORT)
+    single = [run_experiment(p, scenario="cbt_youth", seed=4, **SHORT) for p in experiments]
+    for b, s in zip(batch, single, strict=True):
+        assert b.keys() == s.keys()
+        assert all(math.isnan(v) and math.isnan(s[k]) or v == s[k] for k, v in b.items())
+    assert batch[0] != batch[1]  # the parameters reached the runs
+    # the batch merges parameters into one composed config: the same as Hydra composing each
+    hydra = flatten(summary_of(["population=small", "years=2", "burn_in_years=1",
+                                "scenario=cbt_youth", "seed=5", "behaviour.peer_contagion=0.2"]))
+    assert all(math.isnan(v) and math.isnan(batch[1][k]) or v == batch[1][k]
+               for k, v in hydra.items())
+
+
+@pytest.mark.parametrize("params, names", [
+    ({"behaviour.peer_contagoin": 0.2}, "peer_contagoin"),
+    ({"behaviour.peer_contagion": 99.0}, "behaviour.peer_contagion = 99.0 is out of range"),
+    ({"behaviour.peer_contagion": "lots"}, "peer_contagion"),
+])
+def test_a_batch_refuses_bad_parameters_with_the_key_named(params, names):
+    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+        run_experiments([{}, params], **SHORT)
+
+
+def test_a_program_size_given_as_a_lever_means_the_same_on_every_profile():
+    from sim.api import _sized
+    from sim.config import load
+
+    for profile, residents in (("small", 10_000), ("city", 100_000)):
+        cfg = load([f"population={profile}", "scenario=reentry_employment"])
+        sized = _sized(cfg, {"size.reentry_employment": 30})  # places per 10,000 residents
+        assert sized.scenario.programs["reentry_employment"].capacity == 30 * residents // 10_000
+    cfg = load(["population=small", "scenario=violence_interruption"])
+    sites = _sized(cfg, {"size.violence_interruption": 25})  # % of communities
+    assert sites.scenario.programs["violence_interruption"].targeting \
+        .most_violent_communities == 4  # of 16
+
+
+def test_more_places_as_a_lever_enrol_more_people():
+    few, many = run_experiments([{"size.cbt_youth": 5}, {"size.cbt_youth": 60}],
+                                scenario="cbt_youth", seed=2, **SHORT)
+    assert few["programs.cbt_youth.participants"] < many["programs.cbt_youth.participants"]
+
+
+@pytest.mark.parametrize("params, names", [
+    ({"size.cbt_yout": 10}, "size.cbt_yout: the scenario 'cbt_youth' has no program"),
+    ({"size.cbt_youth": 0}, "size.cbt_youth: cbt_youth_size = 0 is out of range"),
+    ({"size.cbt_youth": "many"}, "size.cbt_youth = 'many' is not a number"),
+])
+def test_bad_levers_are_refused_with_the_key_named(params, names):
+    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+        run_experiment(params, scenario="cbt_youth", **SHORT)

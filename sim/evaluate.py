@@ -29,6 +29,12 @@ The designs, by how the study assigned its treatment:
   drawn to the program; a panel of the residents of the pairs aged 10-11 at the start.
 - `BeforeAfter`: the whole city, the years before the start against the years after.
 
+What was published, and the check it sets (checked, a direction, or illustrative), is the
+kind's `sim.catalogue.EVIDENCE`. A design whose own interval at the profile's size is wider
+than the published range is checked on its placebo-paired estimate instead (`checked_on`: the
+same treated people or communities in a run of the same seed where the program does nothing);
+the design's estimate is reported beside it.
+
 A study needs records the model does not keep: `StudyModel` keeps them (by community and week:
 firearm incidents and arrests, by the offender's community; every arrest and offence by person;
 who was offered a place at each intake). It reads the state around the stages and changes

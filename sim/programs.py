@@ -173,20 +173,22 @@ def _effect_horizon(log_effect: np.ndarray, half_life_weeks: float) -> int:
 
 
 @njit(cache=True)
-def scan_eligible(week, k, r, pt, rule, out):
+def scan_eligible(week, k, r, pt, rule, out, active_at):
     """Eligible residents for individual program k at an intake (`rule`: an `Eligibility`);
-    also counts those enrolled.
+    also counts those enrolled, in all and by community (`active_at`, zeroed first).
 
     Writes eligible indices to `out`; returns (n_eligible, n_active). A resident is offered a
     program at most once (waitlisted residents stay eligible).
     """
     n_eligible = 0
     n_active = 0
+    active_at[:] = 0
     for i in range(r.birth_week.shape[0]):
         s = pt.ind_status[k, i]
         if s == COMPLETER or s == DROPOUT:
             if week < pt.ind_end_week[k, i]:
                 n_active += 1
+                active_at[r.community[i]] += 1
             continue
         if s == DECLINED:
             continue
@@ -376,6 +378,7 @@ class ProgramBook:
         acts = bool(individual) or pupils is not None or groups is not None
         self.tables = t._replace(acts_on_residents=int(acts))
         self._buffer = np.empty(n_residents, np.int64)
+        self._active_at = np.zeros(n_communities, np.int64)  # participants by community
 
     def _on_channel(self, channel: str) -> Program | None:
         return next((p for p in self.programs if p.kind.channel == channel), None)
@@ -467,7 +470,8 @@ class ProgramBook:
         """Scan the eligible, order them, offer the places (numba over the resident arrays)."""
         c = p.config
         r = model.residents
-        n_eligible, n_active = scan_eligible(week, p.index, r, self.tables, rule, self._buffer)
+        n_eligible, n_active = scan_eligible(week, p.index, r, self.tables, rule, self._buffer,
+                                             self._active_at)
         candidates = self._buffer[:n_eligible].copy()
         key = model.key
         if c.coverage is not None:
@@ -490,7 +494,7 @@ class ProgramBook:
                                    kind="stable")
             candidates = candidates[order]
             if p.kind.caseloads:  # each site fills its own caseloads, in that order
-                offered = self._within_caseloads(model, p, week, candidates)
+                offered = self._within_caseloads(model, p, candidates)
                 candidates = np.concatenate([candidates[offered], candidates[~offered]])
                 n_offers = int(offered.sum())
             else:
@@ -508,17 +512,12 @@ class ProgramBook:
                       start=enrolment.start[:n], end=enrolment.end[:n],
                       waiting=len(candidates) - n_offers)
 
-    def _within_caseloads(self, model: ViolencePreventionModel, p: Program, week: int,
+    def _within_caseloads(self, model: ViolencePreventionModel, p: Program,
                           candidates: np.ndarray) -> np.ndarray:
         """Which of the ordered `candidates` a site's free caseload places reach: the first
-        (places per site - participants there now) of each site."""
-        k, t = p.index, self.tables
-        community = model.residents.community
-        status, end = t.ind_status[k], t.ind_end_week[k]
-        active = ((status == COMPLETER) | (status == DROPOUT)) & (week < end)
-        n_sites = len(model.tables.community_size)
-        free = p.places_per_site - np.bincount(community[active], minlength=n_sites)
-        site = community[candidates].astype(np.int64)
+        (places per site - participants there now, counted by `scan_eligible`) of each site."""
+        free = p.places_per_site - self._active_at
+        site = model.residents.community[candidates].astype(np.int64)
         rank = np.empty(len(candidates), np.int64)  # place in its site's queue
         by_site = np.argsort(site, kind="stable")
         first = np.searchsorted(site[by_site], site[by_site], side="left")

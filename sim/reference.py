@@ -650,10 +650,13 @@ class ReferenceProgramBook(programs.ProgramBook):
         a participant completes, or drops out at a uniformly drawn week."""
         k, c = p.index, p.config
         eligible, active = [], 0
+        active_at = [0] * len(model.community_size)  # participants by community
         for resident in model.slots:
             status = resident.status[k]
             if status in (COMPLETER, DROPOUT):
-                active += week < resident.program_end[k]
+                if week < resident.program_end[k]:
+                    active += 1
+                    active_at[resident.community] += 1
             elif status != DECLINED and resident.is_eligible(rule, week):
                 eligible.append(resident)  # offered at most once; the waiting list stays eligible
         stream = rng.PROGRAM + 4 * k
@@ -672,11 +675,7 @@ class ReferenceProgramBook(programs.ProgramBook):
             else:
                 candidates = sorted(eligible, key=lambda r: r.draw(week, stream + 3))
             if p.kind.caseloads:  # each site fills its own caseloads, in that order
-                free = [p.places_per_site] * len(model.community_size)
-                for resident in model.slots:
-                    if resident.status[k] in (COMPLETER, DROPOUT) and \
-                            week < resident.program_end[k]:
-                        free[resident.community] -= 1
+                free = [p.places_per_site - n for n in active_at]
                 offered, waiting = [], []
                 for resident in candidates:
                     if free[resident.community] > 0:

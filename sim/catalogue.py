@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from .codes import GROUP_MEMBER_WEEKS, MIN_AGE, PUPIL_WEEKS, WEEKS_PER_YEAR
 
 if TYPE_CHECKING:
-    from .config import PopulationConfig, ProgramConfig
+    from .config import JusticeConfig, PopulationConfig, ProgramConfig
 
 # How a kind reaches people.
 INDIVIDUAL = "individual"  # places offered at intakes, within capacity (or to a share: coverage)
@@ -232,13 +232,19 @@ def workers_per_site(program: ProgramConfig) -> int:
     return program.outreach_workers_per_site + program.interrupters_per_site
 
 
+def cost_per_officer_week(justice: JusticeConfig) -> float:
+    return justice.cost_per_officer_year / WEEKS_PER_YEAR
+
+
 def program_cost(program: ProgramConfig, participant_weeks: float, community_weeks: float,
-                 weeks: float) -> float:
+                 weeks: float, justice: JusticeConfig) -> float:
     """USD: participant-weeks, community-weeks (site-weeks), worker-weeks (workers per site x
-    site-weeks) and weeks running at the program's unit costs."""
+    site-weeks), officer-weeks (officers per site x site-weeks, at the justice system's cost per
+    officer) and weeks running at the program's unit costs."""
     return float(participant_weeks * program.cost_per_participant_week
                  + community_weeks * program.cost_per_community_week
                  + community_weeks * workers_per_site(program) * program.cost_per_worker_week
+                 + community_weeks * program.officers_per_site * cost_per_officer_week(justice)
                  + weeks * program.cost_per_week)
 
 
@@ -247,7 +253,8 @@ def covered_communities(program: ProgramConfig, population: PopulationConfig) ->
     return t.most_violent_communities or len(t.communities) or population.communities
 
 
-def planned_cost_per_year(program: ProgramConfig, population: PopulationConfig) -> float | None:
+def planned_cost_per_year(program: ProgramConfig, population: PopulationConfig,
+                          justice: JusticeConfig) -> float | None:
     """USD a year with every place filled (the cost rule at full use). A community program's
     participants are the covered residents of the targeted ages (ages are about evenly
     spread). None when the size depends on who is eligible (coverage)."""
@@ -266,7 +273,7 @@ def planned_cost_per_year(program: ProgramConfig, population: PopulationConfig) 
         ages = min(t.max_age, population.max_age - 1) - max(t.min_age, MIN_AGE) + 1
         age_share = max(0, ages) / (population.max_age - MIN_AGE)
         participants = population.size * communities / population.communities * age_share
-    return program_cost(program, participants, communities, 1) * WEEKS_PER_YEAR
+    return program_cost(program, participants, communities, 1, justice) * WEEKS_PER_YEAR
 
 
 # -- size on another profile, and the page's levers ------------------------------------------------

@@ -49,7 +49,7 @@ HEADLINE = (
     ("reincarceration_within_3_years", "re-incarceration within 3 years", "{:.1%}"),
     ("male_share_of_offenders", "male share of violent offences", "{:.1%}"),
     ("community_violence_p90_p10_ratio", "community violence p90/p10", "{:.2f}"),
-    ("cost_incarceration_per_year", "incarceration cost a year (USD)", "{:,.0f}"),
+    ("cost_incarceration_per_year", "incarceration cost a year (USD, average cost)", "{:,.0f}"),
     ("cost_programs_per_year", "program cost a year (USD)", "{:,.0f}"),
 )
 

@@ -240,7 +240,14 @@ class JusticeConfig:
     # technical violations, supervised; over 10% of residents in prison: ok at 0.84, not 0.85
     revocation_per_year: float = bounded(0.1, 0.0, 0.8)
     revocation_weeks: int = bounded(26, 1, 180)  # over 10% in prison: ok at 187, not 191
-    cost_per_prisoner_year: float = bounded(33_274.0, 0.0, 1e7)
+    cost_per_prisoner_year: float = bounded(33_274.0, 0.0, 1e7)  # average cost
+    # what one prisoner more or fewer changes (variable costs), as a share of the average: one
+    # at the average cost is the long run, when housing units open or close with staff
+    marginal_share_of_prison_cost: float = bounded(0.2, 0.0, 1.0)
+    # police staffing at presence 1 and its cost: officers added or taken away by a city-wide
+    # change in presence, and the officers of police programs (officers_per_site)
+    officers_per_1000_residents: float = bounded(3.0, 0.0, 50.0)
+    cost_per_officer_year: float = bounded(169_000.0, 0.0, 1e7)
 
 
 MAX_PROGRAM_EFFECT = 2.0
@@ -317,6 +324,8 @@ class ProgramConfig:
     cost_per_participant_week: float = bounded(0.0, 0.0, None)
     cost_per_community_week: float = bounded(0.0, 0.0, None)
     cost_per_worker_week: float = bounded(0.0, 0.0, None)  # outreach workers and interrupters
+    # police programs: officers deployed per covered community, at justice.cost_per_officer_year
+    officers_per_site: float = bounded(0.0, 0.0, 1000.0)
     cost_per_week: float = bounded(0.0, 0.0, None)
     source: str = ""
 

@@ -194,8 +194,14 @@ def summary(model: ViolencePreventionModel) -> dict:
 
     per_capita = model.community_incidents_after_burn_in / model.tables.community_size
     p10, p90 = np.percentile(per_capita, [10, 90])
+    jus = cfg.justice
     prisoner_years = totals[INCARCERATED_STOCK] / WEEKS_PER_YEAR
-    cost_incarceration = float(prisoner_years * cfg.justice.cost_per_prisoner_year)
+    cost_incarceration = float(prisoner_years * jus.cost_per_prisoner_year)
+    cost_incarceration_marginal = cost_incarceration * jus.marginal_share_of_prison_cost
+    # officers above (or below) the place's reference staffing, city-wide
+    officers_added = float((jus.police_presence - 1.0) * jus.officers_per_1000_residents
+                           * residents / 1000)
+    cost_police = officers_added * jus.cost_per_officer_year * years
 
     def sex_rates(stat: int) -> dict:
         py = by_sex[POPULATION] / WEEKS_PER_YEAR
@@ -269,9 +275,15 @@ def summary(model: ViolencePreventionModel) -> dict:
                                                     per_capita / years * 1e5],
         "cost_incarceration": cost_incarceration,
         "cost_incarceration_per_year": cost_incarceration / years,
+        "cost_incarceration_marginal": cost_incarceration_marginal,
+        "police_officers_added": officers_added,
+        "cost_police": cost_police,
         "cost_programs": cost_programs,
         "cost_programs_per_year": cost_programs / years,
-        "cost_total": cost_programs + cost_incarceration,
+        # prisons at their average cost (the long run) and at their marginal cost (what one
+        # prisoner more or fewer changes soon); the difference between scenarios is the account
+        "cost_total": cost_programs + cost_police + cost_incarceration,
+        "cost_total_marginal": cost_programs + cost_police + cost_incarceration_marginal,
         "programs": program_outcomes,
         "by_sex": {name: sex_rates(stat) for name, stat in (
             ("violent_offences_per_100k_per_year", VIOLENT_OFFENCES),
@@ -365,8 +377,10 @@ def programs_summary(model: ViolencePreventionModel) -> dict:
             entry["worker_weeks"] = p.community_weeks * workers_per_site(p.config)
         if p.kind.mediates:
             entry["mediations"] = int(t.community_stats[MEDIATIONS])
+        if p.config.officers_per_site:
+            entry["officer_weeks"] = p.community_weeks * p.config.officers_per_site
         entry["cost"] = program_cost(p.config, participant_weeks, p.community_weeks,
-                                     p.weeks_running)
+                                     p.weeks_running, model.config.justice)
         entry["source"] = p.config.source
         out[p.name] = entry
     return out

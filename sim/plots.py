@@ -152,7 +152,8 @@ def forest_plot(done, path: Path) -> None:
 
 
 def cost_effectiveness_plane(done, path: Path) -> None:
-    """Extra cost against violent incidents averted, per scenario (mean over seeds)."""
+    """Extra cost against violent incidents averted, per scenario (mean over seeds); prisons at
+    their marginal cost."""
     scenarios = sorted(s for s in done.scenario.unique() if s != "baseline")
     base = done[done.scenario == "baseline"].set_index("seed")
     fig, ax = plt.subplots(figsize=(7, 5))
@@ -163,14 +164,14 @@ def cost_effectiveness_plane(done, path: Path) -> None:
         scale = a.loc[seeds, "residents"] * a.loc[seeds, "years"] / 1e5
         averted = ((base.loc[seeds, "violent_incidents_per_100k_per_year"]
                     - a.loc[seeds, "violent_incidents_per_100k_per_year"]) * scale)
-        extra = a.loc[seeds, "cost_total"] - base.loc[seeds, "cost_total"]
+        extra = a.loc[seeds, "cost_total_marginal"] - base.loc[seeds, "cost_total_marginal"]
         ax.scatter(averted, extra / 1e6, s=12, alpha=0.3, color=colors[scenario])
         ax.scatter(averted.mean(), extra.mean() / 1e6, s=70, color=colors[scenario],
                    edgecolor="k", label=scenario)
     ax.axhline(0, color="0.6", lw=1)
     ax.axvline(0, color="0.6", lw=1)
     ax.set_xlabel("violent incidents averted over the run")
-    ax.set_ylabel("extra cost over the run (million USD)")
+    ax.set_ylabel("extra cost over the run (million USD; prisons at marginal cost)")
     ax.set_title("Cost-effectiveness plane (dots: seeds; large: mean)")
     ax.legend(fontsize=8)
     _save(fig, path)

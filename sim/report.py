@@ -60,7 +60,8 @@ REPORT_OUTCOMES = (
     ("rearrest_within_3_years", "Re-arrest within 3 years of release"),
     ("community_violence_p90_p10_ratio", "Spread of violence across communities (p90/p10)"),
     ("cost_programs_per_year", "Program cost a year (USD)"),
-    ("cost_total", "Total cost, programs + incarceration (USD)"),
+    ("cost_total_marginal", "Total cost, programs + police + prisons at their marginal cost (USD)"),
+    ("cost_total", "Total cost, programs + police + prisons at their average cost (USD)"),
 )
 
 
@@ -276,22 +277,31 @@ def report_markdown(df: pd.DataFrame, sweep_dir: Path, figures_dir: Path | None 
             lines.append(f"| {scenario} | {len(values)} | {_fmt(m)} | [{_fmt(lo)}, {_fmt(hi)}] "
                          f"| {diff[0]} | {diff[1]} |")
         lines.append("")
-    if has_baseline and "cost_total" in done:
+    if has_baseline and "cost_total_marginal" in done:
         lines += ["## Cost per violent incident and per homicide averted", "",
-                  "Extra cost (programs + incarceration) against baseline, paired by seed, per "
-                  "event averted; 95% bootstrap interval over seeds. n/a: nothing averted "
-                  "(the scenario costs more and does no better).", "",
+                  "Extra cost (programs + police + incarceration) against baseline, paired by "
+                  "seed, per event averted; 95% bootstrap interval over seeds. Prisons at their "
+                  "marginal cost (what a prisoner more or fewer changes soon: "
+                  "justice.marginal_share_of_prison_cost of the average) and, in the last "
+                  "column, at their average cost (the long run, when housing units close with "
+                  "their staff). n/a: nothing averted (the scenario costs more and does no "
+                  "better).", "",
                   "| scenario | incidents averted | USD per incident averted | 95% interval "
-                  "| homicides averted | USD per homicide averted | 95% interval |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| homicides averted | USD per homicide averted | 95% interval "
+                  "| USD per incident averted, prisons at average cost |",
+                  "|---|---|---|---|---|---|---|---|"]
         for scenario in scenarios:
             if scenario == "baseline":
                 continue
             v, vlo, vhi, vn = cost_per_averted(done, scenario,
                                                "violent_incidents_per_100k_per_year")
             h, hlo, hhi, hn = cost_per_averted(done, scenario, "homicides_per_100k_per_year")
+            va, valo, vahi, _ = cost_per_averted(done, scenario,
+                                                 "violent_incidents_per_100k_per_year",
+                                                 cost="cost_total")
             lines.append(f"| {scenario} | {_fmt(vn)} | {_fmt(v)} | [{_fmt(vlo)}, {_fmt(vhi)}] "
-                         f"| {_fmt(hn)} | {_fmt(h)} | [{_fmt(hlo)}, {_fmt(hhi)}] |")
+                         f"| {_fmt(hn)} | {_fmt(h)} | [{_fmt(hlo)}, {_fmt(hhi)}] "
+                         f"| {_fmt(va)} [{_fmt(valo)}, {_fmt(vahi)}] |")
         lines.append("")
     figures = [f for f in FIGURES if (Path(figures_dir or sweep_dir) / f).exists()]
     if figures:

@@ -35,8 +35,10 @@ def paired_difference(df: pd.DataFrame, outcome: str, scenario: str,
 
 
 def cost_per_averted(df: pd.DataFrame, scenario: str, outcome: str, baseline: str = "baseline",
-                     resamples: int = 2000) -> tuple[float, float, float, float]:
-    """Extra cost (programs + incarceration) per event averted against baseline.
+                     resamples: int = 2000, cost: str = "cost_total_marginal",
+                     ) -> tuple[float, float, float, float]:
+    """Extra cost (`cost`: programs + police + incarceration, prisons at their marginal cost by
+    default, `cost_total` at their average) per event averted against baseline.
 
     Paired by seed; events averted = (baseline rate - scenario rate) per 100,000 a year x
     residents x years. Returns (cost per event averted, 95% bootstrap interval over seeds,
@@ -50,7 +52,7 @@ def cost_per_averted(df: pd.DataFrame, scenario: str, outcome: str, baseline: st
         return math.nan, math.nan, math.nan, math.nan
     scale = (a.loc[seeds, "residents"] * a.loc[seeds, "years"] / 1e5).to_numpy(float)
     averted = (b.loc[seeds, outcome] - a.loc[seeds, outcome]).to_numpy(float) * scale
-    extra = (a.loc[seeds, "cost_total"] - b.loc[seeds, "cost_total"]).to_numpy(float)
+    extra = (a.loc[seeds, cost] - b.loc[seeds, cost]).to_numpy(float)
 
     def ratio(idx):
         n = averted[idx].sum()

@@ -239,6 +239,11 @@ def test_sizes_and_budget_follow_the_lever_units():
                     workers * program.cost_per_worker_week + places
                     * program.cost_per_participant_week + program.cost_per_community_week)
                     + 52 * program.cost_per_week)
+            if program.officers_per_site:  # police: officers at the justice system's cost
+                cost = classroom.planned_cost_per_year(program, small)
+                officer_year = classroom.justice().cost_per_officer_year
+                assert cost == pytest.approx(sites * program.officers_per_site * officer_year
+                                             + 52 * sites * program.cost_per_community_week)
     # The default sizes reproduce the scenario files on the city they were written for.
     for kind, program in classroom.catalogue().items():
         lever = next(lv for lv in app.levers() if lv.kind == kind)

@@ -135,6 +135,9 @@ def test_cost_of_incarceration_is_prisoner_years_times_cost_per_prisoner_year(ru
     assert run.summary["cost_incarceration"] == pytest.approx(prisoner_years * cost, rel=1e-12)
     assert run.summary["cost_incarceration_per_year"] == pytest.approx(
         prisoner_years * cost / YEARS, rel=1e-12)
+    share = run.config["justice"]["marginal_share_of_prison_cost"]
+    assert run.summary["cost_incarceration_marginal"] == pytest.approx(
+        prisoner_years * cost * share, rel=1e-12)
 
 
 def test_figures_are_valid_png_files(run):

@@ -168,3 +168,22 @@ def test_displacement_raises_the_hazard_next_door():
     assert model.deter_all[spot] < 0.0  # deterred at the spot
     assert all(model.deter_all[c] > 0.0 for c in others if c != spot)  # displaced next door
     assert len(others) > 1
+
+
+# -- what police cost ----------------------------------------------------------------------
+
+def test_a_city_wide_change_in_police_is_paid_for_in_officers_above_the_reference():
+    from sim.api import run_experiment
+
+    params = {"justice.police_presence": 1.5, "justice.officers_per_1000_residents": 2.0,
+              "justice.cost_per_officer_year": 100_000.0}
+    s = run_experiment(params, population="small", years=2, burn_in_years=1, seed=1)
+    officers = 0.5 * 2.0 * s["residents"] / 1000  # half as many again as the reference staffing
+    assert s["police_officers_added"] == pytest.approx(officers, rel=1e-12)
+    assert s["cost_police"] == pytest.approx(officers * 100_000.0 * 2, rel=1e-12)
+    assert officers > 0
+    assert s["cost_total"] == pytest.approx(
+        s["cost_programs"] + s["cost_police"] + s["cost_incarceration"], rel=1e-12)
+    fewer = run_experiment({**params, "justice.police_presence": 0.8}, population="small",
+                           years=2, burn_in_years=1, seed=1)
+    assert fewer["cost_police"] < 0  # fewer officers than the reference: a saving

@@ -313,6 +313,8 @@ SCHOOL_COMMUNITIES = [0, 1, 2, 3, 4, 5]
 CBT_COMMUNITIES = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
 RATES = dict(cost_per_participant_week=7.0, cost_per_community_week=11.0, cost_per_week=13.0)
 COORDINATION = 1.15  # scenarios/institutional_coordination.yaml: effect
+OFFICERS = 3  # hot-spot officers per site
+OFFICER_YEAR = 5_200.0  # USD, justice.cost_per_officer_year: 100 an officer-week
 CBT_START_WEEK = 8
 
 EVERY_PROGRAM = SMALL + ("burn_in_years=3", "years=2", "seed=4",
@@ -326,6 +328,8 @@ EVERY_PROGRAM = SMALL + ("burn_in_years=3", "years=2", "seed=4",
                         targeting__sexes="[male]", start_week=CBT_START_WEEK),
      *program_overrides("institutional_coordination", effect=COORDINATION),
      *program_overrides("violence_interruption", cost_per_worker_week=WORKER_WEEK, **CASELOADS),
+     *program_overrides("hotspot_policing", officers_per_site=OFFICERS),
+     f"justice.cost_per_officer_year={OFFICER_YEAR}",
      *program_overrides("prison_rehabilitation", effect_low_risk=LOW_RISK, priority="random"))
 
 
@@ -603,18 +607,24 @@ def test_programs_run_from_their_start_and_community_weeks_are_covered_weeks(eve
 
 def test_program_cost_adds_up_from_its_reported_weeks_and_rates(every_program):
     """cost = participant_weeks x cost_per_participant_week + community_weeks x
-    cost_per_community_week + worker_weeks x cost_per_worker_week + weeks_running x
-    cost_per_week, each from the summary entry (a quantity a program does not report counts
-    0); worker-weeks are site-weeks x (outreach workers + interrupters per site)."""
+    cost_per_community_week + worker_weeks x cost_per_worker_week + officer_weeks x the
+    justice system's cost per officer-week + weeks_running x cost_per_week, each from the
+    summary entry (a quantity a program does not report counts 0); worker-weeks are site-weeks
+    x (outreach workers + interrupters per site), officer-weeks site-weeks x officers per site
+    (police programs)."""
     rates = RATES
     wrong = []
     for name, entry in every_program.summary["programs"].items():
         if "worker_weeks" in entry:
             assert entry["worker_weeks"] == entry["community_weeks"] * (
                 CASELOADS["outreach_workers_per_site"] + CASELOADS["interrupters_per_site"])
+        if "officer_weeks" in entry:
+            assert name == "hotspot_policing"
+            assert entry["officer_weeks"] == entry["community_weeks"] * OFFICERS > 0
         expected = (entry.get("participant_weeks", 0) * rates["cost_per_participant_week"]
                     + entry.get("community_weeks", 0) * rates["cost_per_community_week"]
                     + entry.get("worker_weeks", 0) * WORKER_WEEK
+                    + entry.get("officer_weeks", 0) * OFFICER_YEAR / 52
                     + entry["weeks_running"] * rates["cost_per_week"])
         if entry["cost"] != expected:
             wrong.append(f"{name}: cost {entry['cost']} != {expected} from participant_weeks "
@@ -628,8 +638,10 @@ def test_program_costs_sum_to_cost_programs_and_cost_total(every_program):
     costs = [entry["cost"] for entry in s["programs"].values()]
     assert len(costs) == len(PROGRAM_KINDS) and all(c > 0 for c in costs)
     assert s["cost_programs"] == sum(costs)
+    assert s["cost_police"] == 0.0  # presence 1: the place's reference staffing
     assert s["cost_total"] == s["cost_programs"] + s["cost_incarceration"]
-    assert s["cost_incarceration"] > 0
+    assert s["cost_total_marginal"] == s["cost_programs"] + s["cost_incarceration_marginal"]
+    assert 0 < s["cost_incarceration_marginal"] < s["cost_incarceration"]
 
 
 # -- program places and demography: slots are recycled -----------------------------------------

@@ -133,15 +133,20 @@ def test_cost_per_incident_averted_is_extra_cost_over_incidents_averted_paired_b
         "scenario": ["baseline", "baseline", "program", "program"], "seed": [0, 1, 0, 1],
         "status": ["complete"] * 4, "residents": [100_000] * 4, "years": [10] * 4,
         "violent_incidents_per_100k_per_year": [2000.0, 2100.0, 1900.0, 1950.0],
-        "cost_total": [1e8, 1.1e8, 1.5e8, 1.6e8],
+        "cost_total_marginal": [1e8, 1.1e8, 1.5e8, 1.6e8],
+        "cost_total": [2e8, 2.1e8, 2.3e8, 2.4e8],
     })
     # averted: (100 + 150) per 100k a year x 1e5 residents x 10 years / 1e5 = 2,500 incidents;
-    # extra cost: 0.5e8 + 0.5e8 = 1e8 -> 40,000 USD per incident averted.
+    # extra cost: 0.5e8 + 0.5e8 = 1e8 -> 40,000 USD per incident averted (prisons at their
+    # marginal cost, the default); 0.3e8 + 0.3e8 -> 24,000 at their average cost.
     point, lo, hi, averted = report.cost_per_averted(df, "program",
                                                      "violent_incidents_per_100k_per_year")
     assert averted == pytest.approx(2500.0)
     assert point == pytest.approx(40_000.0)
     assert lo <= point <= hi
+    average = report.cost_per_averted(df, "program", "violent_incidents_per_100k_per_year",
+                                      cost="cost_total")
+    assert average[0] == pytest.approx(24_000.0)
 
 
 def test_the_sweep_report_has_its_figures(sweep):

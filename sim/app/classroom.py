@@ -27,6 +27,7 @@ from sim.codes import (
 )
 from sim.config import (
     CONFIG_DIR,
+    JusticeConfig,
     PopulationConfig,
     ProgramConfig,
     ScenarioConfig,
@@ -83,7 +84,14 @@ def sized_program(kind: str, size: int, population: PopulationConfig) -> Program
     return kinds.sized(catalogue()[kind], lever, size, population)
 
 
-planned_cost_per_year = kinds.planned_cost_per_year
+def planned_cost_per_year(program: ProgramConfig, population: PopulationConfig) -> float | None:
+    """USD a year at full use, officers at the default justice system's cost."""
+    return kinds.planned_cost_per_year(program, population, justice())
+
+
+@functools.cache
+def justice() -> JusticeConfig:
+    return _load([]).justice
 
 
 # -- the model the page drives ---------------------------------------------------------------

@@ -156,8 +156,9 @@ def RunStatus(model: ClassroomModel):
         a, b = (int(x[:, stat].sum()) for x in h)
         lines.append(f"| {label} | {a:,} | {b:,} | {a - b:+,} |")
     for label, key in (("program cost", "cost_programs"),
-                       ("incarceration cost", "cost_incarceration"),
-                       ("total cost", "cost_total")):
+                       ("incarceration cost, marginal", "cost_incarceration_marginal"),
+                       ("incarceration cost, average", "cost_incarceration"),
+                       ("total cost (prisons at marginal cost)", "cost_total_marginal")):
         a, b = policy[key], base[key]
         lines.append(f"| {label} | {_money(a)} | {_money(b)} | {a - b:+,.0f} |")
     return Prose("\n".join(lines))

@@ -14,6 +14,10 @@ composed base, checked as every config is, and run.
     out = run_experiment({"behaviour.peer_contagion": 0.2}, population="small", seed=3)
     out["violent_incidents_per_100k_per_year"], out["rearrest_within_3_years"]
 
+`parameters()` is the parameter catalogue (`vpsim-params --json`): every parameter's key,
+default, unit, kind, source, allowed and plausible range, as records; `plausible_ranges()` the
+ones an uncertainty analysis can draw, as {key: (low, high)}.
+
 Bad input raises `sim.config.ConfigError` (one line naming the key and its allowed range).
 """
 
@@ -157,4 +161,38 @@ def run_experiments(experiments: list[Mapping[str, object]], *, population: str 
         return [flatten(_summary(cfg)) for cfg in configs]
 
 
-__all__ = ["summary_of", "flatten", "run_experiment", "run_experiments"]
+__all__ = ["summary_of", "flatten", "run_experiment", "run_experiments", "parameters",
+           "plausible_ranges"]
+
+
+def parameters(population: str = "city", structure: str = "selection", *,
+               kind: str | None = None) -> list[dict]:
+    """The parameter catalogue as records (`vpsim-params --json`), defaults on `population`
+    under `structure`; only one `kind` (sourced, fitted, illustrative, setting) when given."""
+    from .parameters import KIND_NAMES, as_records
+    from .parameters import parameters as catalogue
+
+    if kind is not None and kind not in KIND_NAMES:
+        raise ConfigError(f"kind = {kind!r}: allowed {', '.join(KIND_NAMES)}")
+    return as_records([p for p in catalogue(population, structure)
+                       if kind is None or p.kind == kind])
+
+
+def plausible_ranges(keys: list[str] | None = None, *, population: str = "city",
+                     structure: str = "selection") -> dict[str, tuple[float, float]]:
+    """{key: (low, high)}: the plausible range of each parameter that has one (all of them, or
+    `keys`, in their order); a key without one is refused, naming it."""
+    from .parameters import by_key
+
+    catalogue = by_key(population, structure)
+    if keys is None:
+        return {k: p.plausible for k, p in catalogue.items() if p.plausible is not None}
+    out = {}
+    for key in keys:
+        p = catalogue.get(key)
+        if p is None:
+            raise ConfigError(f"{key}: not in the parameter catalogue (vpsim-params lists it)")
+        if p.plausible is None:
+            raise ConfigError(f"{key}: has no plausible range (kind {p.kind}): it is not drawn")
+        out[key] = p.plausible
+    return out

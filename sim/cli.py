@@ -33,6 +33,16 @@ except ImportError:  # pragma: no cover
 
 register()
 
+
+def _parameter_table(*, _root_: DictConfig) -> str:
+    """`vpsim --help`: the parameter catalogue at the composed config's defaults."""
+    from .parameters import parameters, text
+
+    return text(parameters(config=_root_))
+
+
+OmegaConf.register_new_resolver("vpsim_parameters", _parameter_table, replace=True)
+
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 

@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 12) else f"vpsim needs Python >= 3.12 but $(PYTHON) is {v.major}.{v.minor}: install 3.12 (e.g. pyenv install 3.12) or run make PYTHON=python3.12")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,viz]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,viz,analysis]"
 	@touch $(STAMP)
 
 # Solara's front-end files from the npm registry, so the app's page loads without internet.

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 
 from omegaconf import OmegaConf
@@ -108,9 +108,18 @@ def _sized(cfg, sizes: Mapping[str, object]):
     return validate(cfg)
 
 
-def _head(population: str, scenario: str, seed: int, years: int | None,
-          burn_in_years: int | None) -> list[str]:
-    overrides = [f"population={population}", f"scenario={scenario}", f"seed={seed}"]
+def _scenario(scenario: str | Sequence[str]) -> str:
+    """A scenario name, or several combined (their programs together): [cbt_youth,...]."""
+    if isinstance(scenario, str):
+        return scenario
+    return "[" + ",".join(scenario) + "]"
+
+
+def _head(population: str, scenario: str | Sequence[str], seed: int, years: int | None,
+          burn_in_years: int | None, structure: str | None = None) -> list[str]:
+    overrides = [f"population={population}", f"scenario={_scenario(scenario)}", f"seed={seed}"]
+    if structure is not None:
+        overrides.append(f"structure={structure}")
     if years is not None:
         overrides.append(f"years={years}")
     if burn_in_years is not None:
@@ -130,22 +139,28 @@ def _quiet_mesa():
 
 
 def run_experiment(params: Mapping[str, object] | None = None, *, population: str = "small",
-                   scenario: str = "baseline", seed: int = 0, years: int | None = None,
-                   burn_in_years: int | None = None) -> dict[str, float]:
+                   scenario: str | Sequence[str] = "baseline", seed: int = 0,
+                   years: int | None = None, burn_in_years: int | None = None,
+                   structure: str | None = None) -> dict[str, float]:
     """Outcomes of one run with `params` (dotted keys of the config, e.g.
     {"behaviour.peer_contagion": 0.2, "scenario.programs.cbt_youth.effect": 0.4}) on
-    `population` and `scenario`: a flat dict of floats (`flatten`)."""
+    `population` and `scenario` (a name, or a list of names whose programs run together), under
+    `structure` (configs/structure/; the default: selection): a flat dict of floats
+    (`flatten`)."""
     return run_experiments([params or {}], population=population, scenario=scenario,
-                           seed=seed, years=years, burn_in_years=burn_in_years)[0]
+                           seed=seed, years=years, burn_in_years=burn_in_years,
+                           structure=structure)[0]
 
 
 def run_experiments(experiments: list[Mapping[str, object]], *, population: str = "small",
-                    scenario: str = "baseline", seed: int = 0, years: int | None = None,
-                    burn_in_years: int | None = None) -> list[dict[str, float]]:
+                    scenario: str | Sequence[str] = "baseline", seed: int = 0,
+                    years: int | None = None, burn_in_years: int | None = None,
+                    structure: str | None = None) -> list[dict[str, float]]:
     """`run_experiment` for each parameter dict of `experiments`, in this process, the base
     config composed once; the same outcomes as one call each. An experiment may set `seed`
     (or any key) itself. Every experiment's config is checked before the first runs."""
-    base = OmegaConf.structured(load([*_head(population, scenario, seed, years, burn_in_years),
+    base = OmegaConf.structured(load([*_head(population, scenario, seed, years, burn_in_years,
+                                             structure),
                                       "progress=false", "figures=false"]))
     configs = []  # every experiment checked before any runs
     for params in experiments:

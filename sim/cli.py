@@ -140,7 +140,13 @@ def run(cfg: DictConfig) -> dict:
     started = time.perf_counter()
     try:
         begin_attempt(run_dir)  # from here until complete.json, nothing here is complete
-        model = ViolencePreventionModel(settings)
+        shared = False
+        if multirun and settings.burn_in_years > 0:  # one burn-in per seed for every scenario
+            from .burn_in import FOLDER, burned_in
+
+            model, shared = burned_in(settings, Path(HydraConfig.get().sweep.dir) / FOLDER)
+        else:
+            model = ViolencePreventionModel(settings)
         model.run(progress=settings.progress)
         summary = write_run(run_dir, model, figures=settings.figures)
     except Exception as error:
@@ -164,8 +170,8 @@ def run(cfg: DictConfig) -> dict:
     print(f"vpsim: {settings.scenario.name} on {settings.population.name} "
           f"({settings.population.size:,} residents), structure {settings.structure}, "
           f"seed {settings.seed}, "
-          f"{settings.years} years after {settings.burn_in_years} of burn-in, "
-          f"{elapsed:.1f} s")
+          f"{settings.years} years after {settings.burn_in_years} of burn-in"
+          f"{' (shared)' if shared else ''}, {elapsed:.1f} s")
     print(headline_table(summary))
     print(f"run directory: {run_dir}")
     return summary
@@ -239,6 +245,12 @@ class ReportCallback(Callback):
             sys.exit(1)
         if df is None:
             sys.exit(1)
+        # every job is complete: the shared burn-ins are not needed again
+        import shutil
+
+        from .burn_in import FOLDER
+
+        shutil.rmtree(sweep_dir / FOLDER, ignore_errors=True)
 
 
 _STOPS = ("help", "hydra_help", "info", "shell_completion", "config_path", "config_name",

@@ -27,6 +27,7 @@ stages 2 and 3 with the same rules in plain Python; everything else is shared.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 
 import mesa
@@ -195,13 +196,14 @@ class ViolencePreventionModel(mesa.Model):
         # Once a year after burn-in: residents, and gang members, by single year of age.
         self.residents_by_age = np.zeros(pop.max_age + 1, np.int64)
         self.gang_members_by_age = np.zeros(pop.max_age + 1, np.int64)
+        # reporters are module-level functions, not lambdas: a burned-in model is pickled
         self.datacollector = mesa.DataCollector(model_reporters={
-            "violent_offences": lambda m: m._week_total(VIOLENT_OFFENCES),
-            "homicides": lambda m: m._week_total(HOMICIDES),
-            "arrests": lambda m: m._week_total(ARRESTS),
-            "admissions": lambda m: m._week_total(ADMISSIONS),
-            "incarcerated": lambda m: int(m.tallies[TALLY_INCARCERATED]),
-            "releases": lambda m: m._week_total(RELEASES),
+            "violent_offences": functools.partial(_week_total_of, VIOLENT_OFFENCES),
+            "homicides": functools.partial(_week_total_of, HOMICIDES),
+            "arrests": functools.partial(_week_total_of, ARRESTS),
+            "admissions": functools.partial(_week_total_of, ADMISSIONS),
+            "incarcerated": _incarcerated,
+            "releases": functools.partial(_week_total_of, RELEASES),
         })
         self.datacollector.collect(self)
 
@@ -356,6 +358,32 @@ class ViolencePreventionModel(mesa.Model):
         if bar is not None:
             bar.close()
 
+    # -- one burn-in, many scenarios ---------------------------------------------------------------
+    def continue_as(self, config: VpsimConfig | DictConfig) -> None:
+        """Run the rest of this model with `config`'s scenario: the burn-in does not depend on
+        the scenario (programs start after it; draws are counter-based), so every scenario of a
+        seed can start from one burned-in state (`sim.burn_in`) with the results, bit for bit,
+        of a run from scratch. Only before any program has started, and only when everything
+        but the scenario (and how the run is shown or threaded) is as this model's."""
+        config = validate(copy.deepcopy(config))
+        if self.week > self.burn_in_weeks or any(p.weeks_running for p in self.programs.programs):
+            raise ValueError(f"continue_as: week {self.week} is past the burn-in "
+                             f"({self.burn_in_weeks} weeks) or a program has started")
+        mine, theirs = (burn_in_identity(c) for c in (self.config, config))
+        if mine != theirs:
+            differ = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+            raise ValueError(f"continue_as: the burn-in differs in {', '.join(differ)}")
+        self.config = config
+        pop = config.population
+        self.programs = self.program_book(config, pop.size, pop.communities,
+                                          self.burn_in_weeks, self.total_weeks)
+        self.threads = config.threads
+        self._blocks = None
+        if self.threads > 1:
+            self._blocks = kernels.empty_blocks(4 * self.threads, self._counts,
+                                                self.programs.tables.ind_stats)
+        self._police_effects()
+
     def _week_total(self, stat: int) -> int:
         return int(self._counts[stat].sum()) if self.week > 0 else 0
 
@@ -369,4 +397,22 @@ class ViolencePreventionModel(mesa.Model):
         return OmegaConf.to_container(OmegaConf.structured(self.config), resolve=True)
 
 
-__all__ = ["ViolencePreventionModel", "Community", "STAGES"]
+def _week_total_of(stat: int, model: ViolencePreventionModel) -> int:
+    return model._week_total(stat)
+
+
+def _incarcerated(model: ViolencePreventionModel) -> int:
+    return int(model.tallies[TALLY_INCARCERATED])
+
+
+NOT_IN_BURN_IN = ("scenario", "progress", "figures", "threads", "sweep_name")
+"""Config keys a burn-in does not depend on (the scenario's programs start after it)."""
+
+
+def burn_in_identity(config: VpsimConfig) -> dict:
+    """Everything a burn-in depends on: the resolved config without `NOT_IN_BURN_IN`."""
+    resolved = OmegaConf.to_container(OmegaConf.structured(config), resolve=True)
+    return {k: v for k, v in resolved.items() if k not in NOT_IN_BURN_IN}
+
+
+__all__ = ["ViolencePreventionModel", "Community", "STAGES", "burn_in_identity"]

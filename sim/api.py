@@ -41,8 +41,9 @@ def summary_of(overrides: list[str] | tuple[str, ...]) -> dict:
 def _summary(cfg) -> dict:
     from . import outcomes
     from .model import ViolencePreventionModel
+    from .uncertainty import drawn
 
-    model = ViolencePreventionModel(cfg)
+    model = ViolencePreventionModel(drawn(cfg))
     model.run()
     return outcomes.summary(model)
 

@@ -52,19 +52,15 @@ SNAPSHOT_GLOBALS = frozenset({
     ("mesa.time.events", "Event"), ("mesa.time.events", "EventGenerator"),
     ("mesa.time.events", "EventList"), ("mesa.time.events", "Priority"),
     ("mesa.time.events", "Schedule"),
-    ("sim.catalogue", "Kind"),
-    *(("sim.config", name) for name in (
-        "BehaviourConfig", "JusticeConfig", "LifeCourseState", "PopulationConfig",
-        "ProgramConfig", "RiskEffects", "ScenarioConfig", "Targeting", "VpsimConfig")),
-    *(("sim.kernels", name) for name in ("Blocks", "Params", "Records", "Spells", "Tables",
-                                         "Week")),
-    ("sim.model", "Community"), ("sim.model", "ViolencePreventionModel"),
+    # and any class of MODEL_MODULES (configs, kernel bundles, the model, its programs)
     ("sim.model", "_incarcerated"), ("sim.model", "_week_total_of"),
-    ("sim.population", "Residents"),
-    ("sim.programs", "Program"), ("sim.programs", "ProgramBook"),
-    ("sim.programs", "ProgramTables"),
-    ("sim.reference", "ReferenceModel"), ("sim.reference", "ReferenceProgramBook"),
 })
+
+
+MODEL_MODULES = frozenset(f"sim.{m}" for m in ("catalogue", "codes", "config", "kernels",
+                                                "model", "network", "population", "programs",
+                                                "reference"))
+"""Modules whose classes a snapshot may build (plain state: configs, arrays, the model)."""
 
 
 def _getattr(obj, name: str):
@@ -77,6 +73,10 @@ def _getattr(obj, name: str):
 
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
+        if module in MODEL_MODULES and "." not in name:  # the model's own classes
+            obj = super().find_class(module, name)
+            if isinstance(obj, type) and obj.__module__ == module:
+                return obj
         if (module, name) not in SNAPSHOT_GLOBALS:
             raise pickle.UnpicklingError(f"a burn-in snapshot may hold only the model's own "
                                          f"objects: {module}.{name} refused")

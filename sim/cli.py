@@ -114,8 +114,9 @@ def run(cfg: DictConfig) -> dict:
     log = logging.getLogger("vpsim")
     try:
         from . import machine
+        from .uncertainty import drawn
 
-        settings = validate(cfg)
+        settings = drawn(validate(cfg))  # a replicate's parameter and structure draws, if asked
         machine.check(settings)
     except ConfigError as error:
         if multirun:  # recorded; the sweep goes on

@@ -339,6 +339,19 @@ class ScenarioConfig:
     programs: dict[str, ProgramConfig] = field(default_factory=dict)
 
 
+UNCERTAIN_KINDS = ("sourced", "illustrative", "fitted")
+
+
+@dataclass
+class UncertaintyConfig:
+    """What a replicate draws besides its chance events (`sim.uncertainty`): parameters of
+    these kinds from their plausible ranges, and the structure, per seed."""
+
+    parameters: bool = False
+    kinds: list[str] = field(default_factory=lambda: ["sourced", "illustrative"])
+    structure: bool = False
+
+
 @dataclass
 class VpsimConfig:
     seed: int = bounded(0, 0, 2**63 - 1)
@@ -353,6 +366,7 @@ class VpsimConfig:
     # the model's structure (configs/structure/): what prison itself does, with the behaviour and
     # justice parameters fitted under it (configs/CALIBRATION.md)
     structure: str = "selection"
+    uncertainty: UncertaintyConfig = field(default_factory=UncertaintyConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
     justice: JusticeConfig = field(default_factory=JusticeConfig)

@@ -226,6 +226,8 @@ def summary(model: ViolencePreventionModel) -> dict:
         "scenario": cfg.scenario.name,
         "population": cfg.population.name,
         "structure": cfg.structure,
+        "uncertainty": uncertainty_label(cfg),
+        "drawn": drawn_values(cfg),
         "residents": residents,
         "years": cfg.years,
         "burn_in_years": cfg.burn_in_years,
@@ -437,3 +439,17 @@ def timeseries(model: ViolencePreventionModel) -> pd.DataFrame:
             for b, band in enumerate(model.band_labels):
                 columns[f"{stat}__{sex}__{band}"] = h[:, k, s, b]
     return pd.DataFrame(columns)
+
+
+def uncertainty_label(cfg) -> str:
+    """What the spread of replicates of this config covers (`sim.uncertainty.label`)."""
+    from .uncertainty import label
+
+    return label(cfg)
+
+
+def drawn_values(cfg) -> dict:
+    """The parameter values this replicate drew from their plausible ranges (none: {})."""
+    from .uncertainty import draws
+
+    return draws(cfg)[1]

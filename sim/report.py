@@ -207,6 +207,21 @@ def program_evidence(sweep_dir: Path, done: pd.DataFrame) -> list[tuple[str, str
     return rows
 
 
+def interval_note(done: pd.DataFrame) -> str:
+    """Which kind of interval the report shows: what its replicates differ by."""
+    labels = (sorted(done["uncertainty"].dropna().unique()) if "uncertainty" in done else [])
+    labels = labels or ["chance"]
+    if len(labels) > 1:
+        return ("**Intervals** mix runs that drew different things (" + "; ".join(
+            f"`{x}`" for x in labels) + "): read each scenario's with care.")
+    if labels[0] == "chance":
+        return ("**Intervals** cover chance only: replicates differ by seed, every parameter "
+                "at its default and one structure. Parameter and structural uncertainty: "
+                "`uncertainty.parameters=true uncertainty.structure=true`.")
+    return (f"**Intervals** cover {labels[0]}: each replicate (seed) drew these, the same for "
+            "every scenario of that seed, so differences stay paired.")
+
+
 def _fmt(x: float) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
@@ -245,6 +260,7 @@ def report_markdown(df: pd.DataFrame, sweep_dir: Path, figures_dir: Path | None 
                   "varies more than scenario and seed. Means are over all of a scenario's "
                   "runs; no difference is paired by seed.", ""]
     lines += [f"{note}" for note in notes] + ([""] if notes else [])
+    lines += [interval_note(done), ""]
     evidence = program_evidence(sweep_dir, done)
     if evidence:
         lines += ["## Is each program's effect checked against its evaluation?", "",

@@ -23,7 +23,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from . import folders
-from .config import CONFIG_DIR, ConfigError, one_line, register, validate
+from .config import CONFIG_DIR, ConfigError, combined_scenario, one_line, register, validate
 from .io import DiskFullError, is_disk_full
 
 try:
@@ -116,6 +116,7 @@ def run(cfg: DictConfig) -> dict:
         from . import machine
         from .uncertainty import drawn
 
+        combined_scenario(cfg, list(HydraConfig.get().overrides.task))
         settings = drawn(validate(cfg))  # a replicate's parameter and structure draws, if asked
         machine.check(settings)
     except ConfigError as error:

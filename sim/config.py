@@ -624,6 +624,34 @@ def override_key(text: str) -> str:
     return text.split("=", 1)[0].lstrip("+~").split("@", 1)[0].strip()
 
 
+def combined_scenario(cfg: DictConfig, overrides: list[str]) -> None:
+    """`scenario=[a,b]` runs the programs of a and b together; Hydra keeps the last file's name,
+    so the run is named after all of them (`a-b`), unless `scenario.name` is given."""
+    keys = [override_key(o) for o in overrides]
+    if "scenario.name" in keys:
+        return
+    for o in overrides:
+        if override_key(o) == "scenario" and "=" in o:
+            value = o.split("=", 1)[1].strip()
+            names = scenario_list(value)
+            if len(names) > 1:
+                cfg.scenario.name = combined_name(names)
+
+
+def scenario_list(choice: str) -> list[str]:
+    """The scenario files of a `scenario` choice: `a` or `[a,b]`."""
+    choice = str(choice).strip()
+    if choice.startswith("[") and choice.endswith("]"):
+        return [n.strip().strip("'\"") for n in choice[1:-1].split(",") if n.strip()]
+    return [choice]
+
+
+def combined_name(names: list[str]) -> str:
+    """The name of scenarios run together: `a-b` (a plain name: at most 64 characters)."""
+    name = "-".join(names)
+    return name if len(name) <= 64 else f"{names[0][:40]}-and-{len(names) - 1}-more"
+
+
 def parse_overrides(overrides: Any, *, sweeps: bool = False) -> list:
     """Hydra's parse of each override, or a ConfigError that names the override.
 
@@ -706,4 +734,5 @@ def load(overrides: list[str] | tuple[str, ...] = ()) -> VpsimConfig:
             if culprit is not None:
                 message = f"{override_key(culprit)}: {shown(culprit)}: {message}"
         raise ConfigError(message) from None
+    combined_scenario(cfg, overrides)
     return validate(cfg)

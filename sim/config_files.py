@@ -193,9 +193,15 @@ def _values(override) -> list[str]:
         if isinstance(value, Glob):
             return value.filter(options(override.key_or_group))
         try:
-            return [str(v) for v in override.sweep_string_iterator()]
+            values = list(override.sweep_string_iterator())
         except Exception:  # a range or interval over a group: Hydra refuses it later
             return []
+        out = []  # a list among the sweep's values runs several files together
+        for v in values:
+            text = str(v).strip()
+            out += ([x.strip().strip("'\"") for x in text[1:-1].split(",") if x.strip()]
+                    if text.startswith("[") and text.endswith("]") else [text])
+        return out
     value = override.value()
     if isinstance(value, str):
         return [value]

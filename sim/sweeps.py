@@ -19,7 +19,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from . import folders
-from .config import ConfigError, check_plain_name, shown
+from .config import ConfigError, check_plain_name, combined_name, scenario_list, shown
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 DEFAULT_SUBDIR = "${hydra.job.override_dirname}"
@@ -77,10 +77,13 @@ def check_scenario_names(config: DictConfig, jobs: list[list[str]]) -> None:
         choice = _value(job, "scenario") or default
         name = _value(job, "scenario.name")
         if name is None:
-            if group_file("scenario", choice) is None:
-                raise ConfigError(f"scenario = {choice!r}: no such scenario file; allowed: "
-                                  f"{', '.join(options('scenario'))}")
-            name = scenario_name(choice)
+            files = scenario_list(choice)
+            for option in files:
+                if group_file("scenario", option) is None:
+                    raise ConfigError(f"scenario = {option!r}: no such scenario file; "
+                                      f"allowed: {', '.join(options('scenario'))}")
+            name = (scenario_name(files[0]) if len(files) == 1
+                    else combined_name(files))  # programs run together (config.load names)
         name = name.strip("'\"")
         tweaks = tuple(sorted(t for t in job if t.lstrip("+").startswith("scenario.")
                               and not t.lstrip("+").startswith("scenario.name=")))

@@ -281,3 +281,16 @@ def test_the_vpsim_command_refuses_them_too(tmp_path, args, key):
     work.mkdir(parents=True)
     done = run_cli(["population=small", "years=1", "burn_in_years=0", *args], work)
     assert_refused_on_one_line(done.returncode, done.stderr, key, tmp_path, work)
+
+
+def test_scenarios_run_together_are_named_after_all_of_them():
+    """`scenario=[a,b]` runs the programs of both; Hydra would keep the last file's name."""
+    from sim.config import load
+
+    both = load(["population=small", "scenario=[cbt_youth,hotspot_policing]"])
+    assert both.scenario.name == "cbt_youth-hotspot_policing"
+    assert set(both.scenario.programs) == {"cbt_youth", "hotspot_policing"}
+    named = load(["population=small", "scenario=[cbt_youth,hotspot_policing]",
+                  "scenario.name=mix"])
+    assert named.scenario.name == "mix"
+    assert load(["population=small", "scenario=cbt_youth"]).scenario.name == "cbt_youth"

@@ -8,7 +8,10 @@ A program's size may be given as a lever, `size.<program>`, in a unit that means
 every profile (places per 10,000 residents, % of the eligible, % of communities).
 `run_experiments(many, ...)` runs a batch in this process, composing the configs once (Hydra's
 composition costs more than a small run): each experiment's parameters are merged into the
-composed base, checked as every config is, and run.
+composed base, checked as every config is, and run. Both take a `structure`
+(configs/structure/) and a scenario name or a list of them (their programs run together); a
+config asking for `uncertainty.parameters` or `uncertainty.structure` gets its seed's draws
+(`sim.uncertainty`), as a sweep's job would.
 
     from sim.api import run_experiment
     out = run_experiment({"behaviour.peer_contagion": 0.2}, population="small", seed=3)

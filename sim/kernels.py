@@ -590,43 +590,46 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, deter_all, deter_violent,
             change_states(r, p, t, i, week, age, TRANSITION_WEEKS)
         # 3. offending
         u = uniform(key, week, i, rng.OFFEND)
-        # Most residents are far from offending: without programs or deterrence, the hazard
-        # before its exp terms times their largest possible factor already rules it out.
-        if has_programs or deterring or u < (
-                t.base_hazard[r.sex[i], age] * r.propensity[i] * t.risk_hr[r.risk_flags[i]]
-                * comm_hazard[r.community[i]] * p.hazard_bound):
+        # Programs and deterrence first (their counters count whether or not the resident
+        # could offend); then most residents are ruled out by the hazard before its exp terms
+        # times their largest possible factor, times the programs' and deterrence's own.
+        x_all = 0.0
+        x_violent = 0.0
+        c = 0
+        if has_programs or deterring:
+            c = r.community[i]
+        if has_programs:
+            # Stage 2's effects. Community programs inline, over local arrays; individual
+            # programs only for residents who have a status in one.
+            for k in range(n_individual):
+                if ind_status[k, i] != NOT_OFFERED:
+                    x_all, x_violent = individual_program_terms(r, pt, ind_stats, i, week, age,
+                                                                sex, band)
+                    break
+            if community_covered[c]:
+                since = pupils_since[c]
+                if since != NEVER:
+                    if pupils_min_age <= age <= pupils_max_age:
+                        x_all += pupils_log_effect[sex, band]
+                        community_stats[PUPIL_WEEKS] += 1
+                    elif age > pupils_max_age:
+                        left_ages = r.birth_week[i] + WEEKS_PER_YEAR * (pupils_max_age + 1)
+                        dt = week - left_ages
+                        if left_ages > since and dt < pupils_horizon:
+                            x_all += pupils_log_effect[sex, band] * np.exp(-pupils_rate * dt)
+                if group_member[i] != 0:
+                    x_all += group_log_effect[sex, band]
+                    community_stats[GROUP_MEMBER_WEEKS] += 1
+        if deterring:  # police presence deters where it is (0 at the reference), after programs
+            x_all += deter_all[c]
+            x_violent += deter_violent[c]
+        bound = (t.base_hazard[r.sex[i], age] * r.propensity[i] * t.risk_hr[r.risk_flags[i]]
+                 * comm_hazard[r.community[i]] * p.hazard_bound)
+        if x_all != 0.0 or x_violent != 0.0:  # the violent part scales by at most exp(x_violent)
+            bound *= np.exp(x_all + max(x_violent, 0.0)) * (1.0 + 1e-9)
+        if u < bound:
             h = offending_hazard(r, p, t, comm_hazard, i, week, age)
             violent_share = p.violent_share
-            x_all = 0.0
-            x_violent = 0.0
-            c = 0
-            if has_programs or deterring:
-                c = r.community[i]
-            if has_programs:
-                # Stage 2's effects. Community programs inline, over local arrays; individual
-                # programs only for residents who have a status in one.
-                for k in range(n_individual):
-                    if ind_status[k, i] != NOT_OFFERED:
-                        x_all, x_violent = individual_program_terms(r, pt, ind_stats, i, week, age,
-                                                                    sex, band)
-                        break
-                if community_covered[c]:
-                    since = pupils_since[c]
-                    if since != NEVER:
-                        if pupils_min_age <= age <= pupils_max_age:
-                            x_all += pupils_log_effect[sex, band]
-                            community_stats[PUPIL_WEEKS] += 1
-                        elif age > pupils_max_age:
-                            left_ages = r.birth_week[i] + WEEKS_PER_YEAR * (pupils_max_age + 1)
-                            dt = week - left_ages
-                            if left_ages > since and dt < pupils_horizon:
-                                x_all += pupils_log_effect[sex, band] * np.exp(-pupils_rate * dt)
-                    if group_member[i] != 0:
-                        x_all += group_log_effect[sex, band]
-                        community_stats[GROUP_MEMBER_WEEKS] += 1
-            if deterring:  # police presence deters where it is (0 at the reference), after programs
-                x_all += deter_all[c]
-                x_violent += deter_violent[c]
             if x_all != 0.0:
                 h *= np.exp(x_all)
             if x_violent != 0.0:  # only the violent part of the hazard changes

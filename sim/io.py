@@ -5,9 +5,8 @@ with the user's umask, as any other file), flushed to the disk (fsync) and renam
 a killed process never leaves a half-written file; the temporary files a killed process leaves
 behind are removed by the next attempt in that folder (`remove_stale_temporary_files`). A full
 disk is one `DiskFullError` that names the file ("no space left on device writing <path>"). Only
-YAML, JSON, Parquet and PNG are written for people and tools to read: nothing that runs code
-when read. (A sweep's shared burn-ins, `sim.burn_in`, are pickles for vpsim alone, read back by
-an unpickler that builds only the model's own objects.)
+YAML, JSON, Parquet, PNG and (a sweep's shared burn-ins, `sim.burn_in`) numpy's `.npz` of plain
+arrays are written: nothing that runs code when read, and no pickle.
 """
 
 from __future__ import annotations

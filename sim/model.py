@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import time
+from collections.abc import Mapping
 
 import mesa
 import numba
@@ -112,12 +114,17 @@ class ViolencePreventionModel(mesa.Model):
         rng: seed for the run; defaults to `config.seed`. Residents' draws are counter-based
             (`sim.rng`) from this seed. The communities' map comes from
             `population.layout_seed`, the same for every replicate of a place.
+        snapshot: the arrays of another model's `snapshot()`, made with the same settings but
+            the scenario: this model continues from that state (the burn-in a sweep's
+            scenarios share, `sim.burn_in`) instead of generating its residents. A snapshot
+            that does not fit these settings is refused (ValueError naming the array).
     """
 
     program_book = programs.ProgramBook  # stage 1's bookkeeping (sim.reference swaps it)
 
     def __init__(self, config: VpsimConfig | DictConfig | None = None,
-                 rng: int | None = None) -> None:
+                 rng: int | None = None, *,
+                 snapshot: Mapping[str, np.ndarray] | None = None) -> None:
         # A copy: the model sets its seed, and must not change the caller's config.
         config = load() if config is None else validate(copy.deepcopy(config))
         seed = config.seed if rng is None else int(rng)
@@ -137,9 +144,17 @@ class ViolencePreventionModel(mesa.Model):
         disadvantage = population.community_disadvantage(graph, pop)
         self.params = kernels.params_from_config(config, self.key)
         self.tables = population.tables(config, graph, disadvantage)
-        self.residents = population.generate(config, self.params, self.tables)
-        self.tables = self.tables._replace(**network.peer_network(
-            self.key, self.residents, self.tables, pop))
+        if snapshot is None:
+            self.residents = population.generate(config, self.params, self.tables)
+            peers = network.peer_network(self.key, self.residents, self.tables, pop)
+        else:  # the residents and their ties as the snapshot has them
+            self.residents = population.Residents(*(
+                _snapshot_array(snapshot, f"residents.{name}", dtype, (pop.size,)).copy()
+                for name, dtype in population.RESIDENT_DTYPES.items()))
+            peers = {"peer_ptr": _snapshot_array(snapshot, "tables.peer_ptr", np.int64,
+                                                 (pop.size + 1,)).copy(),
+                     "peer_idx": _snapshot_array(snapshot, "tables.peer_idx", np.int32).copy()}
+        self.tables = self.tables._replace(**peers)
 
         # Per-community state (Community agents read these), updated in place each week.
         self.violence_rate = np.zeros(pop.communities)
@@ -196,7 +211,6 @@ class ViolencePreventionModel(mesa.Model):
         # Once a year after burn-in: residents, and gang members, by single year of age.
         self.residents_by_age = np.zeros(pop.max_age + 1, np.int64)
         self.gang_members_by_age = np.zeros(pop.max_age + 1, np.int64)
-        # reporters are module-level functions, not lambdas: a burned-in model is pickled
         self.datacollector = mesa.DataCollector(model_reporters={
             "violent_offences": functools.partial(_week_total_of, VIOLENT_OFFENCES),
             "homicides": functools.partial(_week_total_of, HOMICIDES),
@@ -206,6 +220,8 @@ class ViolencePreventionModel(mesa.Model):
             "releases": functools.partial(_week_total_of, RELEASES),
         })
         self.datacollector.collect(self)
+        if snapshot is not None:
+            self._restore(snapshot)
 
     # -- one week ------------------------------------------------------------------------------
     def step(self) -> None:
@@ -384,6 +400,87 @@ class ViolencePreventionModel(mesa.Model):
                                                 self.programs.tables.ind_stats)
         self._police_effects()
 
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """This model's state as named arrays (numbers only, no objects), for
+        `ViolencePreventionModel(config, snapshot=...)` to continue from: the residents, their
+        ties, the release spells and tallies, the history, the communities' state, Mesa's clock
+        and random generators, and what the DataCollector has collected: the model's own arrays,
+        not copies. Its settings are not in it: the model that continues brings its own. Only
+        before any program has started (programs are rebuilt from the continuing model's
+        scenario)."""
+        if self.week > self.burn_in_weeks or any(p.weeks_running for p in self.programs.programs):
+            raise ValueError(f"snapshot: week {self.week} is past the burn-in "
+                             f"({self.burn_in_weeks} weeks) or a program has started")
+        arrays: dict[str, np.ndarray] = {"format": np.array(SNAPSHOT_FORMAT)}
+        for group, record in (("residents", self.residents), ("spells", self.spells)):
+            arrays.update((f"{group}.{name}", values)
+                          for name, values in zip(record._fields, record, strict=True))
+        arrays["tables.peer_ptr"] = self.tables.peer_ptr
+        arrays["tables.peer_idx"] = self.tables.peer_idx
+        arrays.update((name, getattr(self, name)) for name in _STATE_ARRAYS)
+        arrays["week"] = np.array(self.week)
+        arrays["n_offences"] = np.array(self._n_offences)
+        arrays["violence_reference"] = np.array(
+            np.nan if self.violence_reference is None else self.violence_reference)
+        version, words, gauss = self.random.getstate()
+        arrays["mesa.random"] = np.array([version, *words], np.int64)
+        arrays["mesa.random_gauss"] = np.array([] if gauss is None else [gauss])
+        arrays["mesa.rng"] = np.array(json.dumps(self.rng.bit_generator.state))
+        arrays["mesa.steps"] = np.array(self.steps)
+        arrays["mesa.time"] = np.array(self.time, np.float64)
+        collector = self.datacollector
+        arrays["collected.time"] = np.array(collector._collection_steps, np.float64)
+        arrays.update((f"collected.{name}", np.array(values, np.int64))
+                      for name, values in collector.model_vars.items())
+        return arrays
+
+    def _restore(self, snapshot: Mapping[str, np.ndarray]) -> None:
+        """The state of `snapshot()` (residents and ties are read in `__init__`), in place: the
+        week's buffers and records keep referring to the model's arrays."""
+        if _snapshot_array(snapshot, "format", np.int64, ()) != SNAPSHOT_FORMAT:
+            raise ValueError(f"snapshot: format {snapshot['format']} is not {SNAPSHOT_FORMAT}")
+        for name in _STATE_ARRAYS:
+            mine = getattr(self, name)
+            mine[...] = _snapshot_array(snapshot, name, mine.dtype, mine.shape)
+        fields = kernels.Spells._fields
+        first = _snapshot_array(snapshot, f"spells.{fields[0]}", self.spells[0].dtype)
+        self.spells = kernels.Spells(*(
+            _snapshot_array(snapshot, f"spells.{name}", mine.dtype, first.shape).copy()
+            for name, mine in zip(fields, self.spells, strict=True)))
+        self._records = kernels.Records(self.spells, self.tallies)
+        self.week = int(_snapshot_array(snapshot, "week", np.int64, ()))
+        if not 0 <= self.week <= self.burn_in_weeks:
+            raise ValueError(f"snapshot: week {self.week} is outside the burn-in "
+                             f"[0, {self.burn_in_weeks}]")
+        self._n_offences = int(_snapshot_array(snapshot, "n_offences", np.int64, ()))
+        reference = float(_snapshot_array(snapshot, "violence_reference", np.float64, ()))
+        self.violence_reference = None if np.isnan(reference) else reference
+        # Mesa's clock: its own scheduler steps to the snapshot's time with our week a no-op
+        steps = int(_snapshot_array(snapshot, "mesa.steps", np.int64, ()))
+        until = float(_snapshot_array(snapshot, "mesa.time", np.float64, ()))
+        user_step, self._user_step = self._user_step, _no_week
+        try:
+            if until > self.time:
+                self.run_until(until)
+        finally:
+            self._user_step = user_step
+        if (self.steps, self.time) != (steps, until):
+            raise ValueError(f"snapshot: Mesa's clock at step {steps}, time {until} cannot be "
+                             f"reached (it is at {self.steps}, {self.time})")
+        words = _snapshot_array(snapshot, "mesa.random", np.int64, (626,))
+        gauss = _snapshot_array(snapshot, "mesa.random_gauss", np.float64)
+        self.random.setstate((int(words[0]), tuple(int(w) for w in words[1:]),
+                              float(gauss[0]) if len(gauss) else None))
+        self.rng.bit_generator.state = json.loads(str(snapshot["mesa.rng"]))
+        collector = self.datacollector
+        collector._collection_steps = _snapshot_array(
+            snapshot, "collected.time", np.float64).tolist()
+        for name in collector.model_vars:
+            values = _snapshot_array(snapshot, f"collected.{name}", np.int64,
+                                     (len(collector._collection_steps),))
+            collector.model_vars[name] = [int(v) for v in values]
+        self._police_effects()
+
     def _week_total(self, stat: int) -> int:
         return int(self._counts[stat].sum()) if self.week > 0 else 0
 
@@ -395,6 +492,33 @@ class ViolencePreventionModel(mesa.Model):
 
     def resolved_config(self) -> dict:
         return OmegaConf.to_container(OmegaConf.structured(self.config), resolve=True)
+
+
+SNAPSHOT_FORMAT = 1
+"""The layout of `ViolencePreventionModel.snapshot()`; a snapshot of another is refused."""
+
+_STATE_ARRAYS = ("violence_rate", "collective_efficacy", "police_presence",
+                 "_base_police_presence", "community_hazard", "_counts", "_incidents", "tallies",
+                 "history", "community_incidents_after_burn_in", "residents_by_age",
+                 "gang_members_by_age")
+"""The model's arrays that a snapshot carries beside residents, ties and spells (what presence
+does is recomputed from `police_presence`)."""
+
+
+def _snapshot_array(snapshot: Mapping[str, np.ndarray], name: str, dtype,
+                    shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """`snapshot[name]`, refused unless it has `dtype` (and `shape`)."""
+    if name not in snapshot:
+        raise ValueError(f"snapshot: no array {name!r}")
+    values = np.asarray(snapshot[name])
+    if values.dtype != np.dtype(dtype) or (shape is not None and values.shape != shape):
+        raise ValueError(f"snapshot: {name} is {values.dtype}{list(values.shape)}, expected "
+                         f"{np.dtype(dtype)}{list(shape) if shape is not None else ''}")
+    return values
+
+
+def _no_week() -> None:
+    """A week in which nothing happens: Mesa's clock moves to a snapshot's time."""
 
 
 def _week_total_of(stat: int, model: ViolencePreventionModel) -> int:

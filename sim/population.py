@@ -45,7 +45,7 @@ class Residents(NamedTuple):
     exposure: np.ndarray  # float32: recent exposure to violence through peers
 
 
-_DTYPES = {
+RESIDENT_DTYPES = {
     "birth_week": np.int32, "sex": np.int8, "community": np.int16, "risk_flags": np.uint8,
     "propensity": np.float32, "justice_state": np.int8, "release_week": np.int32,
     "sentence_end_week": np.int32, "supervision_end_week": np.int32,
@@ -55,11 +55,11 @@ _DTYPES = {
     "convictions": np.int16, "victimisations": np.int16, "open_spell": np.int32,
     "exposure": np.float32,
 }
-assert tuple(_DTYPES) == Residents._fields
+assert tuple(RESIDENT_DTYPES) == Residents._fields
 
 
 def allocate(n: int) -> Residents:
-    return Residents(**{name: np.zeros(n, dtype) for name, dtype in _DTYPES.items()})
+    return Residents(**{name: np.zeros(n, dtype) for name, dtype in RESIDENT_DTYPES.items()})
 
 
 def community_blocks(size: int, communities: int) -> tuple[np.ndarray, np.ndarray]:

@@ -113,7 +113,7 @@ def model(*, uncertainties: Sequence[str] | None = None, levers: bool = True,
 
 class _Run:
     """One replication: EMA's names back to dotted keys, then `sim.api.run_experiment` (a class,
-    not a closure, so that EMA's multiprocessing evaluator can pickle it)."""
+    not a closure, so that EMA's multiprocessing evaluator can send it to its worker processes)."""
 
     def __init__(self, population, scenario, years, burn_in_years, structure, integers):
         self.population, self.scenario, self.structure = population, scenario, structure

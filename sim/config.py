@@ -250,6 +250,35 @@ class JusticeConfig:
     cost_per_officer_year: float = bounded(169_000.0, 0.0, 1e7)
 
 
+@dataclass
+class CostsConfig:
+    """Money in the benefit-cost accounts (sim/accounts.py): the currency and year every figure
+    is restated in, the discount rate, the harm of offences to their victims, and the justice
+    unit costs beside those of `justice`. Each unit cost is in its source's year and is restated
+    with the price index (`accounts.PRICE_INDEX`). Costs change no simulated behaviour."""
+
+    currency: str = "USD"
+    base_year: int = bounded(2024, 2008, 2024)  # the year of the account's money
+    discount_rate: float = bounded(0.03, 0.0, 0.2)  # a year, real
+    intangible: bool = True  # victims' pain, suffering and quality of life; false: tangible only
+    # victim cost per offence: McCollister, French & Fang 2010 (accounts.MCCOLLISTER_2010)
+    victim_cost_homicide: float = bounded(8_442_000.0, 0.0, 1e9)
+    victim_cost_homicide_tangible: float = bounded(737_517.0, 0.0, 1e9)
+    victim_cost_violent: float = bounded(26_826.0, 0.0, 1e8)  # a non-fatal violent offence
+    victim_cost_violent_tangible: float = bounded(1_897.0, 0.0, 1e8)
+    victim_cost_other: float = bounded(490.0, 0.0, 1e7)  # a non-violent offence
+    victim_cost_other_tangible: float = bounded(480.0, 0.0, 1e7)
+    victim_cost_year: int = bounded(2008, 2008, 2024)
+    # justice beside prisons (justice.cost_per_prisoner_year) and police
+    cost_per_arrest: float = bounded(3_000.0, 0.0, 1e6)  # police, prosecution and court
+    arrest_cost_year: int = bounded(2024, 2008, 2024)
+    cost_per_supervision_year: float = bounded(1_248.0, 0.0, 1e6)  # probation or parole
+    supervision_cost_year: int = bounded(2008, 2008, 2024)
+    prison_cost_year: int = bounded(2015, 2008, 2024)  # of justice.cost_per_prisoner_year
+    officer_cost_year: int = bounded(2020, 2008, 2024)  # of justice.cost_per_officer_year
+    program_cost_year: int = bounded(2017, 2008, 2024)  # of the programs' unit costs
+
+
 MAX_PROGRAM_EFFECT = 2.0
 """A program at most doubles what it acts on (a hazard, police presence, efficacy, uptake).
 Runaway: a violence_interruption program with effect 3 (tripling the hazard of those exposed
@@ -370,6 +399,7 @@ class VpsimConfig:
     population: PopulationConfig = field(default_factory=PopulationConfig)
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
     justice: JusticeConfig = field(default_factory=JusticeConfig)
+    costs: CostsConfig = field(default_factory=CostsConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
 
 

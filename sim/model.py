@@ -529,8 +529,9 @@ def _incarcerated(model: ViolencePreventionModel) -> int:
     return int(model.tallies[TALLY_INCARCERATED])
 
 
-NOT_IN_BURN_IN = ("scenario", "progress", "figures", "threads", "sweep_name")
-"""Config keys a burn-in does not depend on (the scenario's programs start after it)."""
+NOT_IN_BURN_IN = ("scenario", "costs", "progress", "figures", "threads", "sweep_name")
+"""Config keys a burn-in does not depend on (the scenario's programs start after it; costs
+change no behaviour)."""
 
 
 def burn_in_identity(config: VpsimConfig) -> dict:

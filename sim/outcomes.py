@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import codes
+from .accounts import account, money_label
 from .catalogue import INDIVIDUAL, program_cost, workers_per_site
 from .codes import (
     ADMISSIONS,
@@ -286,6 +287,9 @@ def summary(model: ViolencePreventionModel) -> dict:
         # prisoner more or fewer changes soon); the difference between scenarios is the account
         "cost_total": cost_programs + cost_police + cost_incarceration,
         "cost_total_marginal": cost_programs + cost_police + cost_incarceration_marginal,
+        # the benefit-cost account: present values in one currency and year (sim/accounts.py)
+        "money": money_label(model.config.costs),
+        **account(model, cost_police, cost_programs),
         "programs": program_outcomes,
         "by_sex": {name: sex_rates(stat) for name, stat in (
             ("violent_offences_per_100k_per_year", VIOLENT_OFFENCES),

@@ -37,9 +37,10 @@ from .config import (
 CATALOGUE_FILE = Path(__file__).with_name("parameters.yaml")
 KIND_NAMES = ("sourced", "fitted", "illustrative", "setting")
 BASES = ("study", "structures", "judgement")
-SECTIONS = ("behaviour", "justice", "population", "programs")
+SECTIONS = ("behaviour", "justice", "costs", "population", "programs")
 GENERATED_FILES = {"behaviour": CONFIG_DIR / "behaviour" / "default.yaml",
-                   "justice": CONFIG_DIR / "justice" / "default.yaml"}
+                   "justice": CONFIG_DIR / "justice" / "default.yaml",
+                   "costs": CONFIG_DIR / "costs" / "default.yaml"}
 TABLE_FILE = CONFIG_DIR / "PARAMETERS.md"
 # program keys that are not parameters: what the program is, whom it targets, how it picks
 NOT_PARAMETERS = {"kind", "source", "targeting", "priority"}
@@ -71,7 +72,7 @@ def entries() -> dict[str, dict]:
     """The catalogue file as {override key: entry}; programs under scenario.programs.<kind>."""
     raw = yaml.safe_load(CATALOGUE_FILE.read_text())
     out = {}
-    for section in ("behaviour", "justice", "population"):
+    for section in ("behaviour", "justice", "costs", "population"):
         for name, entry in raw[section].items():
             out[f"{section}.{name}"] = {**entry, "section": section}
     for kind, keys in raw["programs"].items():
@@ -192,10 +193,10 @@ def problems(population: str = "city", structure: str = "selection") -> list[str
     allowed one, or a default outside its plausible range."""
     out = []
     e = entries()
-    from .config import BehaviourConfig, JusticeConfig, PopulationConfig
+    from .config import BehaviourConfig, CostsConfig, JusticeConfig, PopulationConfig
 
     for section, schema in (("behaviour", BehaviourConfig), ("justice", JusticeConfig),
-                            ("population", PopulationConfig)):
+                            ("costs", CostsConfig), ("population", PopulationConfig)):
         for key in _schema_keys(schema, f"{section}."):
             if key not in e:
                 out.append(f"{key}: not in the catalogue ({CATALOGUE_FILE.name})")
@@ -283,7 +284,8 @@ def markdown(params: list[Parameter]) -> str:
              "cited study's range), **structures** (spans the fits under both shipped "
              "structures), **judgement** (no evidence on the size). Machine-readable: "
              "`vpsim-params --json`, `sim.api.parameters()`.", ""]
-    titles = {"behaviour": "Behaviour", "justice": "Justice", "population": "Population",
+    titles = {"behaviour": "Behaviour", "justice": "Justice",
+              "costs": "Costs (benefit-cost accounts)", "population": "Population",
               "programs": "Programs (scenario.programs.<kind>.<key>)"}
     for section in SECTIONS:
         rows = [p for p in params if p.section == section]

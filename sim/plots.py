@@ -177,6 +177,29 @@ def cost_effectiveness_plane(done, path: Path) -> None:
     _save(fig, path)
 
 
+def net_present_value(done, path: Path) -> None:
+    """Net present value of each scenario against the baseline of the same seed: one dot per
+    seed (or seed and parameter draw), a box over them, the line of zero."""
+    from .accounts import paired_accounts
+
+    scenarios = sorted(s for s in done.scenario.unique() if s != "baseline")
+    colors = scenario_colors(done.scenario.unique())
+    values = [paired_accounts(done, s).net_present_value.to_numpy(float) / 1e6
+              for s in scenarios]
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(scenarios) + 1.8))
+    ax.boxplot(values, orientation="horizontal", widths=0.5, showfliers=False,
+               medianprops={"color": "k"})
+    for i, (scenario, v) in enumerate(zip(scenarios, values, strict=True), start=1):
+        jitter = np.random.default_rng(i).uniform(-0.15, 0.15, len(v))  # placement only
+        ax.scatter(v, i + jitter, s=10, alpha=0.5, color=colors[scenario], zorder=3)
+    ax.axvline(0, color="0.5", lw=1)
+    ax.set_yticks(range(1, len(scenarios) + 1), scenarios)
+    money = done["money"].iloc[0] if "money" in done else ""
+    ax.set_xlabel(f"net present value against baseline (million; {money})")
+    ax.set_title("Benefits less costs, per seed (right of the line: benefits exceed costs)")
+    _save(fig, path)
+
+
 def weekly_by_scenario(done, sweep_dir: Path, path: Path,
                        column: str = "violent_offences") -> None:
     """Weekly violence per scenario after burn-in: median over seeds, 10-90% band, and a

@@ -32,6 +32,7 @@ import pandas as pd
 import yaml
 
 from . import plots
+from .accounts import benefit_cost
 from .catalogue import CHECKED, DIRECTION, EVIDENCE
 from .config_files import CONFIG_DIR
 from .io import (
@@ -47,6 +48,7 @@ from .stats import cost_per_averted, mean_interval, paired_difference
 TABLE = "sweep.parquet"
 REPORT = "report.md"
 FIGURES = ("weekly_violence.png", "forest_plot.png", "cost_effectiveness.png",
+           "net_present_value.png",
            "by_sex_and_age.png", "by_community.png")
 OUTPUTS = (REPORT, TABLE, *FIGURES)
 STAGING_PREFIX = ".report-"
@@ -319,10 +321,57 @@ def report_markdown(df: pd.DataFrame, sweep_dir: Path, figures_dir: Path | None 
                          f"| {_fmt(hn)} | {_fmt(h)} | [{_fmt(hlo)}, {_fmt(hhi)}] "
                          f"| {_fmt(va)} [{_fmt(valo)}, {_fmt(vahi)}] |")
         lines.append("")
+    if has_baseline and "pv_victims" in done:
+        lines += benefit_cost_section(done, scenarios)
     figures = [f for f in FIGURES if (Path(figures_dir or sweep_dir) / f).exists()]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     return "\n".join(lines)
+
+
+def _interval(m: tuple, scale: float = 1.0, digits: int = 1, percent: bool = False) -> str:
+    point, lo, hi = (x * scale for x in m)
+    if percent:
+        return ("n/a" if math.isnan(point) else
+                f"{point:.0%} [{lo:.0%}, {hi:.0%}]" if not math.isnan(lo) else f"{point:.0%}")
+    if math.isnan(point):
+        return "n/a"
+    text = f"{point:,.{digits}f}"
+    return text + (f" [{lo:,.{digits}f}, {hi:,.{digits}f}]" if not math.isnan(lo) else "")
+
+
+def benefit_cost_section(done: pd.DataFrame, scenarios: list[str]) -> list[str]:
+    """The WSIPP-style table: benefits by perspective, costs, net present value, benefit per
+    dollar and the chance that benefits exceed costs, against the baseline of each seed."""
+    money = ", ".join(sorted(done["money"].dropna().unique())) if "money" in done else "USD"
+    years = ", ".join(str(int(y)) for y in sorted(done["years"].dropna().unique()))
+    lines = ["## Benefit-cost against baseline", "",
+             f"Present values in millions ({money}), over the policy period ({years} years), "
+             "against the baseline run of the same seed. Benefits: to taxpayers, justice costs "
+             "saved (arrests, prisons at their marginal cost, supervision); to victims, the harm "
+             "of the offences averted (McCollister, French & Fang 2010, with pain, suffering and "
+             "quality of life unless `costs.intangible=false`; non-fatal violence at the NCVS "
+             "2012 mix, simple assault unpriced). Costs: programs and police added. Means with "
+             "95% intervals over seeds; benefit per dollar: mean benefits over mean costs (95% "
+             "bootstrap interval); chance benefits exceed costs: the share of seeds (of seed "
+             "and parameter draws when the sweep draws them) with a positive net present value "
+             "(95% Wilson interval). Unit costs and their sources: `vpsim-params --section "
+             "costs` and configs/PARAMETERS.md.", "",
+             "| scenario | seeds | to taxpayers | to victims | benefits | costs "
+             "| net present value | benefit per dollar | chance benefits exceed costs |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for scenario in scenarios:
+        if scenario == "baseline":
+            continue
+        bc = benefit_cost(done, scenario)
+        m = 1e-6
+        lines.append(
+            f"| {scenario} | {bc['pairs']} | {_interval(bc['taxpayers'], m)} "
+            f"| {_interval(bc['victims'], m)} | {_interval(bc['benefits'], m)} "
+            f"| {_interval(bc['costs'], m)} | {_interval(bc['net_present_value'], m)} "
+            f"| {_interval(bc['benefit_per_dollar'], digits=2)} "
+            f"| {_interval(bc['chance_benefits_exceed_costs'], percent=True)} |")
+    return lines + [""]
 
 
 def _draw(figure, *args, notes: list[str]) -> None:
@@ -375,6 +424,9 @@ def write_report(sweep_dir: Path) -> tuple[Path, Path]:
                 _draw(plots.forest_plot, done, staging / "forest_plot.png", notes=notes)
                 _draw(plots.cost_effectiveness_plane, done, staging / "cost_effectiveness.png",
                       notes=notes)
+                if "pv_victims" in done:
+                    _draw(plots.net_present_value, done, staging / "net_present_value.png",
+                          notes=notes)
             _draw(plots.weekly_by_scenario, done, sweep_dir, staging / "weekly_violence.png",
                   notes=notes)
             _draw(plots.by_sex_and_age, done, staging / "by_sex_and_age.png", notes=notes)

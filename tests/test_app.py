@@ -219,6 +219,19 @@ def test_policy_and_baseline_share_the_burn_in_then_part():
                               model.baseline.history[burn_in:model.week])
 
 
+def test_the_run_status_shows_the_net_present_value_of_policy_against_baseline():
+    model = app.ClassroomModel(rng=1, overrides=SHORT, hotspot_policing=True,
+                               hotspot_policing_size=100)
+    for _ in range(26):
+        model.step()
+    policy, base = (app.summary(m) for m in (model, model.baseline))
+    npv = app.against(policy, base)["net_present_value"]
+    assert policy["pv_programs"] > 0 == base["pv_programs"]  # hot-spot officers: the spending
+    html = app.RunStatus(model).kwargs["unsafe_innerHTML"]
+    assert f"Net present value so far: ${npv:,.0f}" in html
+    assert "USD of 2024" in html
+
+
 def test_sizes_and_budget_follow_the_lever_units():
     small, city = classroom.profile("small"), classroom.profile(classroom.REFERENCE_PROFILE)
     for lever in app.levers():

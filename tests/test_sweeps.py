@@ -152,9 +152,25 @@ def test_cost_per_incident_averted_is_extra_cost_over_incidents_averted_paired_b
 def test_the_sweep_report_has_its_figures(sweep):
     _, sweep_dir, _ = sweep
     for name in ("weekly_violence.png", "forest_plot.png", "cost_effectiveness.png",
-                 "by_sex_and_age.png", "by_community.png"):
+                 "net_present_value.png", "by_sex_and_age.png", "by_community.png"):
         assert (sweep_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({name})" in (sweep_dir / "report.md").read_text()
+
+
+def test_the_report_has_a_benefit_cost_table_with_money_and_chances(sweep):
+    _, sweep_dir, _ = sweep
+    df = pd.read_parquet(sweep_dir / "sweep.parquet")
+    text = (sweep_dir / "report.md").read_text()
+    table = text.split("## Benefit-cost against baseline")[1].split("\n## ")[0]
+    assert "USD of 2024, present values at 3% a year" in table
+    done = df[df.status == "complete"]
+    for scenario in sorted(set(done.scenario) - {"baseline"}):
+        bc = report.benefit_cost(done, scenario)
+        (row,) = [line for line in table.splitlines() if line.startswith(f"| {scenario} |")]
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1] == str(bc["pairs"])
+        assert cells[6].startswith(f"{bc['net_present_value'][0] / 1e6:,.1f}")
+        assert cells[8].startswith(f"{bc['chance_benefits_exceed_costs'][0]:.0%}")
 
 
 def test_submitit_local_runs_a_two_job_sweep_end_to_end(tmp_path):

@@ -30,6 +30,7 @@ from mesa.visualization.user_param import Slider  # noqa: E402
 
 # absolute imports: `solara run sim/app/page.py` runs this file as a script
 from sim import plots  # noqa: E402
+from sim.accounts import against  # noqa: E402
 from sim.app.classroom import (  # noqa: E402
     BASELINE,
     POLICY,
@@ -161,6 +162,13 @@ def RunStatus(model: ClassroomModel):
                        ("total cost (prisons at marginal cost)", "cost_total_marginal")):
         a, b = policy[key], base[key]
         lines.append(f"| {label} | {_money(a)} | {_money(b)} | {a - b:+,.0f} |")
+    for label, key in (("harm to victims, present value", "pv_victims"),
+                       ("justice costs, present value", "pv_justice")):
+        a, b = policy[key], base[key]
+        lines.append(f"| {label} | {_money(a)} | {_money(b)} | {a - b:+,.0f} |")
+    npv = against(policy, base)["net_present_value"]
+    lines += ["", f"**Net present value so far: {_money(npv)}** (harm averted and justice "
+              f"costs saved, less the extra spending; {policy['money']})."]
     return Prose("\n".join(lines))
 
 

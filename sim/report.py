@@ -32,7 +32,7 @@ import pandas as pd
 import yaml
 
 from . import plots
-from .accounts import benefit_cost
+from .accounts import against, benefit_cost
 from .catalogue import CHECKED, DIRECTION, EVIDENCE
 from .config_files import CONFIG_DIR
 from .io import (
@@ -136,7 +136,26 @@ def aggregate(sweep_dir: Path) -> pd.DataFrame:
             except (OSError, yaml.YAMLError, AttributeError):
                 pass
         rows.append(row)
-    return pd.DataFrame(rows)
+    return against_baseline(pd.DataFrame(rows))
+
+
+def against_baseline(df: pd.DataFrame) -> pd.DataFrame:
+    """Each complete run's benefit-cost account against the complete baseline run of its seed
+    (`vs_baseline.<taxpayers|victims|benefits|costs|net_present_value>`), where there is exactly
+    one such baseline; nan elsewhere."""
+    needed = {"status", "scenario", "seed", "pv_victims", "pv_justice", "pv_programs",
+              "pv_police"}
+    if not needed <= set(df.columns) or df.empty:
+        return df
+    done = df[df.status == "complete"]
+    base = done[done.scenario == "baseline"]
+    base = base[~base.seed.duplicated(keep=False)].set_index("seed")
+    mine = done[done.seed.isin(base.index)]
+    paired = pd.DataFrame(against(mine, base.loc[mine.seed].set_index(mine.index)),
+                          index=mine.index)
+    for column in paired:
+        df[f"vs_baseline.{column}"] = paired[column].reindex(df.index)
+    return df
 
 
 def repeated_seeds(done: pd.DataFrame) -> bool:

@@ -232,6 +232,14 @@ def test_the_run_status_shows_the_net_present_value_of_policy_against_baseline()
     assert "USD of 2024" in html
 
 
+def test_the_compare_page_plans_a_budget_with_its_frontier():
+    text, frontier = app.plan_for_page(1_000_000, "small", 0, overrides=SHORT)
+    assert frontier[:8] == b"\x89PNG\r\n\x1a\n"
+    assert text.startswith("Chosen for the least violence")
+    assert "## What to fund" in text and "$1.00 million" in text and "$2.00 million" in text
+    assert "frontier.png" not in text
+
+
 def test_sizes_and_budget_follow_the_lever_units():
     small, city = classroom.profile("small"), classroom.profile(classroom.REFERENCE_PROFILE)
     for lever in app.levers():

@@ -171,6 +171,11 @@ def test_the_report_has_a_benefit_cost_table_with_money_and_chances(sweep):
         assert cells[1] == str(bc["pairs"])
         assert cells[6].startswith(f"{bc['net_present_value'][0] / 1e6:,.1f}")
         assert cells[8].startswith(f"{bc['chance_benefits_exceed_costs'][0]:.0%}")
+        # and each run's own account against its seed's baseline, in sweep.parquet
+        runs = done[done.scenario == scenario].set_index("seed")
+        assert runs["vs_baseline.net_present_value"].mean() == pytest.approx(
+            bc["net_present_value"][0])
+    assert (done[done.scenario == "baseline"]["vs_baseline.net_present_value"] == 0).all()
 
 
 def test_submitit_local_runs_a_two_job_sweep_end_to_end(tmp_path):

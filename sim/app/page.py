@@ -213,11 +213,36 @@ def compare_figures(runs: pd.DataFrame) -> list[bytes]:
     figures = [_png(plots.by_sex_and_age, done)]
     if "baseline" in set(done.scenario) and done.scenario.nunique() > 1:
         figures[:0] = [_png(plots.forest_plot, done), _png(plots.cost_effectiveness_plane, done)]
+        if "pv_victims" in done:
+            figures.insert(2, _png(plots.net_present_value, done))
     return figures
+
+
+def plan_for_page(budget: float, population: str, seed: int,
+                  overrides: tuple[str, ...] = ()) -> tuple[str, bytes]:
+    """`vpsim-plan`, small enough for a lesson (4 seeds, 6 random mixes, two rounds, the
+    frontier at half, once and twice the budget): plan.md without its title, frontier.png."""
+    from sim.plan import PlanConfig, make_plan
+
+    years = {k: int(v) for k, v in (o.split("=", 1) for o in overrides)
+             if k in ("years", "burn_in_years")}
+    cfg = PlanConfig(budget=budget, population=population, seeds=4, candidates=6, rounds=2,
+                     frontier=[0.5, 1.0, 2.0], seed=seed, **years)
+    with tempfile.TemporaryDirectory() as tmp:
+        make_plan(cfg, Path(tmp), progress=lambda _: None)
+        text = (Path(tmp) / "plan.md").read_text().split("\n", 2)[2]
+        return text.replace("![frontier](frontier.png)", ""), (Path(tmp) / "frontier.png"
+                                                               ).read_bytes()
 
 
 compare_choice = solara.reactive(["baseline", "hotspot_policing", "reentry_employment"])
 compare_replicates = solara.reactive(5)
+plan_budget = solara.reactive(2_000_000)
+
+
+@solara.lab.task(prefer_threaded=True)
+def planning(budget: float, population: str, seed: int):
+    return plan_for_page(budget, population, seed)
 
 
 @solara.lab.task(prefer_threaded=True)
@@ -256,6 +281,22 @@ def ComparePanel(model: ClassroomModel):
             text, figures = comparison.value
             for figure in figures:
                 solara.Image(figure, width="100%")
+            Prose(text)
+        Prose(f"### Plan a budget\nThe mix of programs a budget buys a year that averts the "
+              f"most violence on {population!r} (`vpsim-plan`, small: 4 seeds), and what half "
+              "and twice the money would buy.")
+        solara.SliderInt("Budget a year (USD of 2024)", value=plan_budget, min=250_000,
+                         max=10_000_000, step=250_000)
+        solara.Button("Find the best mix", color="primary", disabled=planning.pending,
+                      on_click=lambda: planning(plan_budget.value, population, seed))
+        if planning.pending:
+            solara.ProgressLinear(True)
+            solara.Text("searching mixes of programs (about a minute) ...")
+        elif planning.error:
+            solara.Error(f"planning failed: {planning.exception}")
+        elif planning.finished and planning.value:
+            text, frontier = planning.value
+            solara.Image(frontier, width="100%")
             Prose(text)
     return panel
 

@@ -106,6 +106,13 @@ def money_label(costs) -> str:
             f"{costs.discount_rate:.0%} a year")
 
 
+def as_stated_label(costs) -> str:
+    """The money of the undiscounted `cost_*` outcomes: each unit cost as its source states it."""
+    return (f"{costs.currency} as each unit cost's source states it (prisons "
+            f"{costs.prison_cost_year}, police {costs.officer_cost_year}, programs "
+            f"{costs.program_cost_year}), undiscounted")
+
+
 def weekly(model) -> pd.DataFrame:
     """Per policy week so far: the events and stocks the accounts price."""
     weeks = model.history[model.burn_in_weeks:model.week].sum(axis=(2, 3), dtype=np.int64)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import codes
-from .accounts import account, money_label
+from .accounts import account, as_stated_label, money_label
 from .catalogue import INDIVIDUAL, program_cost, workers_per_site
 from .codes import (
     ADMISSIONS,
@@ -287,6 +287,7 @@ def summary(model: ViolencePreventionModel) -> dict:
         # prisoner more or fewer changes soon); the difference between scenarios is the account
         "cost_total": cost_programs + cost_police + cost_incarceration,
         "cost_total_marginal": cost_programs + cost_police + cost_incarceration_marginal,
+        "cost_money": as_stated_label(model.config.costs),
         # the benefit-cost account: present values in one currency and year (sim/accounts.py)
         "money": money_label(model.config.costs),
         **account(model, cost_police, cost_programs),

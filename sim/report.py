@@ -61,9 +61,11 @@ REPORT_OUTCOMES = (
     ("incarcerated_per_100k", "Incarcerated per 100,000"),
     ("rearrest_within_3_years", "Re-arrest within 3 years of release"),
     ("community_violence_p90_p10_ratio", "Spread of violence across communities (p90/p10)"),
-    ("cost_programs_per_year", "Program cost a year (USD)"),
-    ("cost_total_marginal", "Total cost, programs + police + prisons at their marginal cost (USD)"),
-    ("cost_total", "Total cost, programs + police + prisons at their average cost (USD)"),
+    ("cost_programs_per_year", "Program cost a year (USD, {cost_money})"),
+    ("cost_total_marginal",
+     "Total cost, programs + police + prisons at their marginal cost (USD, {cost_money})"),
+    ("cost_total", "Total cost, programs + police + prisons at their average cost "
+                   "(USD, {cost_money})"),
 )
 
 
@@ -295,9 +297,12 @@ def report_markdown(df: pd.DataFrame, sweep_dir: Path, figures_dir: Path | None 
                   for sc, name, kind, text in evidence]
         lines.append("")
     has_baseline = "baseline" in scenarios and not repeated
+    cost_money = (", ".join(sorted(done["cost_money"].dropna().unique())) if "cost_money" in done
+                  else "as each unit cost's source states it").removeprefix("USD ")
     for outcome, title in REPORT_OUTCOMES:
         if outcome not in done:
             continue
+        title = title.format(cost_money=cost_money)
         lines += [f"## {title}", "", "Mean over seeds with a 95% interval"
                   + ("; difference from baseline paired by seed (common random numbers)."
                      if has_baseline else "."), "",
@@ -317,7 +322,8 @@ def report_markdown(df: pd.DataFrame, sweep_dir: Path, figures_dir: Path | None 
     if has_baseline and "cost_total_marginal" in done:
         lines += ["## Cost per violent incident and per homicide averted", "",
                   "Extra cost (programs + police + incarceration) against baseline, paired by "
-                  "seed, per event averted; 95% bootstrap interval over seeds. Prisons at their "
+                  f"seed, per event averted (USD, {cost_money}); 95% bootstrap interval over "
+                  "seeds. Prisons at their "
                   "marginal cost (what a prisoner more or fewer changes soon: "
                   "justice.marginal_share_of_prison_cost of the average) and, in the last "
                   "column, at their average cost (the long run, when housing units close with "

@@ -74,6 +74,16 @@ def test_the_files_say_what_to_fund_and_in_what_money(planned):
     assert (out / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_plan_for_value_has_at_least_the_net_present_value_of_each_program_alone(tmp_path):
+    cfg = plan.PlanConfig(budget=1_000_000, objective="net_present_value", seeds=3,
+                          candidates=2, rounds=1, frontier=[1.0], jobs=2, **SHORT)
+    result = plan.make_plan(cfg, tmp_path, progress=lambda _: None)
+    value = result["plan"]["net_present_value"]["mean"]
+    for bench in result["benchmarks"]:
+        assert value >= bench["net_present_value"]["mean"], bench["programs"]
+    assert result["objective"] == "net_present_value"
+
+
 def test_a_size_is_the_largest_the_money_buys():
     costing = plan.Costing("small", [])
     for kind in ("cbt_youth", "hotspot_policing", "reentry_employment"):

@@ -232,6 +232,7 @@ def test_the_run_status_shows_the_net_present_value_of_policy_against_baseline()
     assert "USD of 2024" in html
 
 
+@pytest.mark.slow  # a small search with its frontier: ~30 s
 def test_the_compare_page_plans_a_budget_with_its_frontier():
     text, frontier = app.plan_for_page(1_000_000, "small", 0, overrides=SHORT)
     assert frontier[:8] == b"\x89PNG\r\n\x1a\n"
@@ -327,7 +328,9 @@ def test_compare_runs_paired_seeds_and_reports_differences():
     text = app.compare_report(runs)
     assert "| reentry_employment | 2 |" in text and "vs baseline" in text
     assert not text.startswith("# ")
-    assert len(app.compare_figures(runs)) == 3  # forest plot, cost plane, by sex and age
+    # forest plot, cost plane, net present values, by sex and age
+    assert len(app.compare_figures(runs)) == 4
+    assert "## Benefit-cost against baseline" in text
 
 
 def test_compare_panel_offers_every_scenario_file(viz):

@@ -1,6 +1,7 @@
 """The budget planner (issue 15, item 3): a plan within its budget that does at least as well as
 every single program given the whole budget (paired, same seeds), a frontier that rises with the
-budget within noise, and the files a council reads."""
+budget within noise, and the files a council reads. The searches run with the slow tests (CI);
+the sizing, the refusals and a one-round command run by default."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def planned(tmp_path_factory):
     return plan.make_plan(cfg, out, progress=lambda _: None), out
 
 
+@pytest.mark.slow  # a search with its frontier: ~1 minute
 def test_the_plan_and_every_budget_of_the_frontier_stay_within_their_budget(planned):
     result, _ = planned
     chosen = result["plan"]
@@ -39,6 +41,7 @@ def test_the_plan_and_every_budget_of_the_frontier_stay_within_their_budget(plan
         assert row["cost_per_year"] <= row["budget_per_year"]
 
 
+@pytest.mark.slow  # a search with its frontier: ~1 minute
 def test_the_plan_does_at_least_as_well_as_each_program_alone_paired_by_seed(planned):
     result, _ = planned
     chosen = result["plan"]["violent_incidents_per_100k_per_year"]["mean"]
@@ -53,6 +56,7 @@ def test_the_plan_does_at_least_as_well_as_each_program_alone_paired_by_seed(pla
     assert len(worse) >= len(result["benchmarks"]) // 2
 
 
+@pytest.mark.slow  # a search with its frontier: ~1 minute
 def test_more_money_buys_at_least_as_much_within_noise(planned):
     result, out = planned
     frontier = pd.read_parquet(out / "frontier.parquet").sort_values("budget_per_year")
@@ -63,6 +67,7 @@ def test_more_money_buys_at_least_as_much_within_noise(planned):
         assert b.averted_mean >= a.averted_mean - noise
 
 
+@pytest.mark.slow  # a search with its frontier: ~1 minute
 def test_the_files_say_what_to_fund_and_in_what_money(planned):
     result, out = planned
     assert json.loads((out / "plan.json").read_text())["plan"]["programs"] == json.loads(
@@ -74,6 +79,7 @@ def test_the_files_say_what_to_fund_and_in_what_money(planned):
     assert (out / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow  # a search with its frontier: ~1 minute
 def test_a_plan_for_value_has_at_least_the_net_present_value_of_each_program_alone(tmp_path):
     cfg = plan.PlanConfig(budget=1_000_000, objective="net_present_value", seeds=3,
                           candidates=2, rounds=1, frontier=[1.0], jobs=2, **SHORT)

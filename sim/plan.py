@@ -348,11 +348,11 @@ def plan_markdown(result: dict) -> str:
               "(harm to victims averted and justice costs saved, less the programs' cost);",
               f"- chance that benefits exceed costs: {chance:.0%}.",
               "", "## Against one program with the whole budget", "",
-              "| program alone | violent incidents averted per 100,000 a year "
-              "| net present value (million) |", "|---|---|---|"]
+              "| program alone | cost a year (the most it can use) | violent incidents averted "
+              "per 100,000 a year | net present value (million) |", "|---|---|---|---|"]
     for b in result["benchmarks"]:
         (kind,) = b["programs"]
-        lines.append(f"| {b['programs'][kind]['label']} | "
+        lines.append(f"| {b['programs'][kind]['label']} | {m(b['cost_per_year'])} | "
                      f"{b['violent_incidents_averted_per_100k_per_year']['mean']:,.0f} | "
                      f"{b['net_present_value']['mean'] / 1e6:,.1f} |")
     lines += ["", "## What more or less money buys", "", "![frontier](frontier.png)", "",

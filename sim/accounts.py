@@ -102,7 +102,7 @@ def restated(amount: float, year: int, base_year: int) -> float:
 
 
 def money_label(costs) -> str:
-    return (f"{costs.currency} of {costs.base_year}, present values at "
+    return (f"{costs.currency} of {costs.base_year}, discounted at "
             f"{costs.discount_rate:.0%} a year")
 
 

@@ -59,9 +59,14 @@ HEADLINE = (
     ("reincarceration_within_3_years", "re-incarceration within 3 years", "{:.1%}"),
     ("male_share_of_offenders", "male share of violent offences", "{:.1%}"),
     ("community_violence_p90_p10_ratio", "community violence p90/p10", "{:.2f}"),
-    ("cost_incarceration_per_year", "incarceration cost a year (USD, average cost)", "{:,.0f}"),
-    ("cost_programs_per_year", "program cost a year (USD)", "{:,.0f}"),
+    ("cost_incarceration_per_year", "incarceration cost a year (average cost)", "{:,.0f}"),
+    ("cost_programs_per_year", "program cost a year", "{:,.0f}"),
+    ("pv_victims", "harm to victims, present value", "{:,.0f}"),
+    ("pv_justice", "justice costs, present value", "{:,.0f}"),
 )
+MONEY_NOTE = ("  costs: {cost_money}\n"
+              "  present values: {money} (victims: McCollister et al. 2010; "
+              "vpsim-params --section costs)")
 
 
 def headline_table(summary: dict) -> str:
@@ -70,7 +75,10 @@ def headline_table(summary: dict) -> str:
         value = summary.get(key)
         rows.append((label, "n/a" if value is None else fmt.format(value)))
     width = max(len(label) for label, _ in rows)
-    return "\n".join(f"  {label:<{width}}  {value:>14}" for label, value in rows)
+    table = "\n".join(f"  {label:<{width}}  {value:>14}" for label, value in rows)
+    if "money" in summary and "cost_money" in summary:
+        table += "\n" + MONEY_NOTE.format(**summary)
+    return table
 
 
 def refuse(error: BaseException | str) -> None:

@@ -75,7 +75,7 @@ def test_a_runs_present_values_add_up_from_its_own_counts(runs):
         justice + prisoner_years * prison * jus.marginal_share_of_prison_cost, rel=1e-9)
     assert s["pv_justice_average_prison"] == pytest.approx(justice + prisoner_years * prison,
                                                            rel=1e-9)
-    assert s["money"] == "USD of 2024, present values at 0% a year"
+    assert s["money"] == "USD of 2024, discounted at 0% a year"
 
 
 def test_discounting_intangibles_and_program_spending(runs):

@@ -162,7 +162,7 @@ def test_the_report_has_a_benefit_cost_table_with_money_and_chances(sweep):
     df = pd.read_parquet(sweep_dir / "sweep.parquet")
     text = (sweep_dir / "report.md").read_text()
     table = text.split("## Benefit-cost against baseline")[1].split("\n## ")[0]
-    assert "USD of 2024, present values at 3% a year" in table
+    assert "USD of 2024, discounted at 3% a year" in table
     done = df[df.status == "complete"]
     for scenario in sorted(set(done.scenario) - {"baseline"}):
         bc = report.benefit_cost(done, scenario)

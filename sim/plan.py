@@ -453,6 +453,11 @@ def _discard(out_dir: Path) -> None:
     made_now = all(p.stat().st_mtime >= _STARTED - 1 for p in out_dir.rglob("*"))
     if names <= {".hydra", "plan.log"} and made_now:
         shutil.rmtree(out_dir, ignore_errors=True)
+        for parent in (out_dir.parent, out_dir.parent.parent):  # plans/<date>/, plans/
+            try:
+                parent.rmdir()  # only when empty
+            except OSError:
+                break
 
 
 def main() -> None:

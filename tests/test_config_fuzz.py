@@ -102,6 +102,7 @@ def check(call, args) -> None:
     assert result is None or isinstance(result, VpsimConfig)
 
 
+@pytest.mark.slow  # 250 compositions, ~70 s: with the slow tests (CI); the cases below stay
 @settings(max_examples=250, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(overrides())

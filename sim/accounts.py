@@ -141,15 +141,14 @@ def account(model, cost_police: float, cost_programs: float) -> dict[str, float]
     def price(amount: float, year: int) -> float:
         return restated(amount, year, c.base_year)
 
-    victims_tangible = (flows.homicides * price(c.victim_cost_homicide_tangible,
-                                                 c.victim_cost_year)
-                        + flows.violent_nonfatal * price(c.victim_cost_violent_tangible,
-                                                         c.victim_cost_year)
-                        + flows.other_offences * price(c.victim_cost_other_tangible,
-                                                       c.victim_cost_year))
-    victims_all = (flows.homicides * price(c.victim_cost_homicide, c.victim_cost_year)
-                   + flows.violent_nonfatal * price(c.victim_cost_violent, c.victim_cost_year)
-                   + flows.other_offences * price(c.victim_cost_other, c.victim_cost_year))
+    def victims(suffix: str):
+        return sum(flows[column] * price(getattr(c, f"victim_cost_{offence}{suffix}"),
+                                         c.victim_cost_year)
+                   for column, offence in (("homicides", "homicide"),
+                                           ("violent_nonfatal", "violent"),
+                                           ("other_offences", "other")))
+
+    victims_tangible, victims_all = victims("_tangible"), victims("")
     prison_year = price(jus.cost_per_prisoner_year, c.prison_cost_year)
     other_justice = (flows.arrests * price(c.cost_per_arrest, c.arrest_cost_year)
                      + flows.supervision_years * price(c.cost_per_supervision_year,

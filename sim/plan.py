@@ -46,7 +46,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from .accounts import against, money_label, restated
+from .accounts import against, money_label, restated, wilson_interval
 from .config import CONFIG_DIR, ConfigError, _check_ranges, bounded, load, one_line, validate
 from .io import atomic_path, json_safe, write_parquet
 from .stats import mean_interval
@@ -232,7 +232,7 @@ class Runner:
         rows = []
         for s in seeds:
             row = dict(self.results[plan, s])
-            row.update({f"{k}": v for k, v in against(row, self.results[(), s]).items()})
+            row.update(against(row, self.results[(), s]))
             rows.append(row)
         return pd.DataFrame(rows, index=pd.Index(seeds, name="seed"))
 
@@ -273,8 +273,6 @@ def describe(runner: Runner, costing: Costing, plan, seeds, budget: float) -> di
     frame = runner.frame(plan, seeds)
     base = runner.frame((), seeds)
     wins = int((frame.net_present_value > 0).sum())
-    from .accounts import wilson_interval
-
     lever = costing.levers
     return {
         "budget_per_year": budget,
@@ -293,25 +291,6 @@ def describe(runner: Runner, costing: Costing, plan, seeds, budget: float) -> di
         "costs": interval(frame.costs),
         "chance_benefits_exceed_costs": [wins / len(seeds), *wilson_interval(wins, len(seeds))],
     }
-
-
-def frontier_plot(frontier: pd.DataFrame, money: str, path: Path) -> None:
-    from . import plots  # matplotlib's backend is set there
-
-    fig, ax = plots.plt.subplots(figsize=(7, 4.5))
-    x = frontier.cost_per_year / 1e6
-    y = frontier.averted_mean
-    ax.errorbar(x, y, yerr=[y - frontier.averted_low, frontier.averted_high - y], fmt="o-",
-                capsize=3, color="C0")
-    for row in frontier.itertuples():
-        ax.annotate(f"{row.budget_per_year / 1e6:,.2g}M", (row.cost_per_year / 1e6,
-                                                          row.averted_mean),
-                    textcoords="offset points", xytext=(4, -12), fontsize=8)
-    ax.axhline(0, color="0.6", lw=1)
-    ax.set_xlabel(f"cost a year of the chosen plan (million; {money.split(',')[0]})")
-    ax.set_ylabel("violent incidents averted per 100,000 a year")
-    ax.set_title("What each budget buys (labels: the budget; bars: 95% intervals)")
-    plots._save(fig, path)
 
 
 def plan_markdown(result: dict) -> str:
@@ -420,7 +399,9 @@ def make_plan(cfg: PlanConfig, out_dir: Path, progress=print) -> dict:
     }
     table = pd.DataFrame(frontier)
     write_parquet(out_dir / "frontier.parquet", table)
-    frontier_plot(table, money, out_dir / "frontier.png")
+    from . import plots  # matplotlib only once there is something to draw
+
+    plots.plan_frontier(table, money, out_dir / "frontier.png")
     with atomic_path(out_dir / "plan.json") as tmp:
         tmp.write_text(json.dumps(json_safe(result), indent=2))
     with atomic_path(out_dir / "plan.md") as tmp:

@@ -200,6 +200,24 @@ def net_present_value(done, path: Path) -> None:
     _save(fig, path)
 
 
+def plan_frontier(frontier, money: str, path: Path) -> None:
+    """`vpsim-plan`'s frontier: the chosen plan's cost against violence averted, per budget."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    x = frontier.cost_per_year / 1e6
+    y = frontier.averted_mean
+    ax.errorbar(x, y, yerr=[y - frontier.averted_low, frontier.averted_high - y], fmt="o-",
+                capsize=3, color="C0")
+    for row in frontier.itertuples():
+        ax.annotate(f"{row.budget_per_year / 1e6:,.2g}M", (row.cost_per_year / 1e6,
+                                                          row.averted_mean),
+                    textcoords="offset points", xytext=(4, -12), fontsize=8)
+    ax.axhline(0, color="0.6", lw=1)
+    ax.set_xlabel(f"cost a year of the chosen plan (million; {money.split(',')[0]})")
+    ax.set_ylabel("violent incidents averted per 100,000 a year")
+    ax.set_title("What each budget buys (labels: the budget; bars: 95% intervals)")
+    _save(fig, path)
+
+
 def weekly_by_scenario(done, sweep_dir: Path, path: Path,
                        column: str = "violent_offences") -> None:
     """Weekly violence per scenario after burn-in: median over seeds, 10-90% band, and a

@@ -65,7 +65,7 @@ N_RISK_FACTORS = len(RISK_FACTORS)
 
 # -- justice states of a resident --------------------------------------------------------------
 FREE = 0
-INCARCERATED = 1
+INCARCERATED = 1  # in custody: serving a prison sentence, or held on remand before trial
 SUPERVISED = 2  # on parole after release, or on probation
 DEAD = 3  # killed this week; the slot takes a new entrant next week
 
@@ -78,7 +78,7 @@ STAT_NAMES = (
     "population", "incarcerated", "supervised", "violent_offences", "other_offences",
     "victimisations", "new_victims", "homicides", "arrests", "violent_arrests",
     "admissions", "releases", "homicide_offenders", "homicide_arrests", "firearm_incidents",
-    "new_offenders", "gang_members",
+    "new_offenders", "gang_members", "pretrial", "firearm_homicides",
 )
 (POPULATION, INCARCERATED_STOCK, SUPERVISED_STOCK, VIOLENT_OFFENCES, OTHER_OFFENCES,
  VICTIMISATIONS,
@@ -90,6 +90,8 @@ STAT_NAMES = (
  FIREARM_INCIDENTS,  # violent offences by an offender carrying a firearm, by the offender's
  NEW_OFFENDERS,  # first offence of this resident in the current year
  GANG_MEMBERS,  # stock, free residents
+ PRETRIAL,  # stock: in custody and not (yet) sentenced to prison (held on remand)
+ FIREARM_HOMICIDES,  # homicides by an offender carrying a firearm, by the victim's sex and band
  ) = range(len(STAT_NAMES))
 N_STATS = len(STAT_NAMES)
 

@@ -103,10 +103,18 @@ class PopulationConfig:
     male_share: float = probability(0.5)
     # Place effect: multiplier on every resident's offending hazard, for what differs between
     # places beyond the risk factors modelled (fitted per calibrated place; 1 elsewhere).
-    offending_level: float = bounded(1.0, 0.0, 2.0, lo_open=True)  # runaway: ok at 2.5, not 3.3
-    # Place effect on the justice system: multiplier on the probability that an offence leads to
-    # an arrest (every kind; 1: the US-like justice defaults; below 1: impunity).
+    offending_level: float = bounded(1.0, 0.0, 3.0, lo_open=True)  # see test_ranges
+    # Place effect on the chance that a violent offence kills (weapons, intent, trauma care):
+    # multiplier on `behaviour.lethality` (fitted only for calibrated places; 1 elsewhere).
+    lethality_level: float = bounded(1.0, 0.0, 10.0, lo_open=True)
+    # Place effect on the justice system: multiplier on the probability that a violent or other
+    # offence leads to an arrest (1: the justice defaults; below 1: impunity). A homicide's is
+    # the place's own `justice.clearance_homicide`.
     clearance_level: float = bounded(1.0, 0.0, 1.0, lo_open=True)
+    # The residents' ages (10 to max_age - 1) as a share of the place's population of all ages:
+    # rates per 100,000 of all ages (as national statistics publish them) are the residents'
+    # rates times this, counting no homicide victim or prisoner outside those ages.
+    share_of_all_ages: float = bounded(0.715, 0.3, 1.0)
     # Individual propensity: lognormal multiplier on the offending hazard, mean 1.
     propensity_sigma: float = bounded(1.0, 0.0, 3.0)
     # Family adversity: drawn at entry (age 10) and kept; prevalence at average disadvantage.
@@ -235,6 +243,11 @@ class JusticeConfig:
     sentence_median_weeks_other: float = bounded(float(WEEKS_PER_YEAR), 1.0, 450.0)
     sentence_median_weeks_homicide: float = bounded(780.0, 1.0, 2600.0)
     sentence_sigma: float = bounded(0.6, 0.0, 3.0)  # lognormal spread of sentence lengths
+    # Pretrial detention: the share of arrests held in custody until the case ends (the court's
+    # decision is known at the arrest; a prison sentence counts the time held), and the median
+    # time held (lognormal with `sentence_sigma`). 0: nobody held (US-like prisons, jails aside).
+    pretrial_detention: float = probability(0.0)
+    pretrial_median_weeks: float = bounded(26.0, 1.0, 520.0)
     parole_weeks: int = bounded(156, 0, 1040)
     probation_weeks: int = bounded(104, 0, 1040)
     # technical violations, supervised; over 10% of residents in prison: ok at 0.84, not 0.85

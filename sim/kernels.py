@@ -52,6 +52,7 @@ from .codes import (
     DROPOUT,
     FAMILY_ADVERSITY,
     FIREARM_CARRYING,
+    FIREARM_HOMICIDES,
     FIREARM_INCIDENTS,
     FREE,
     GANG_MEMBERS,
@@ -79,6 +80,7 @@ from .codes import (
     POPULATION,
     PREHISTORY_STEP_WEEKS,
     PREHISTORY_YEARS,
+    PRETRIAL,
     PUPIL_WEEKS,
     RELEASES,
     SUPERVISED,
@@ -148,6 +150,8 @@ class Params(NamedTuple):
     probation_weeks: int
     revocation_probability: float  # weekly
     revocation_weeks: int
+    pretrial_detention: float
+    pretrial_median_weeks: float
 
 
 def params_from_config(cfg: VpsimConfig, key: np.uint64) -> Params:
@@ -179,11 +183,11 @@ def params_from_config(cfg: VpsimConfig, key: np.uint64) -> Params:
         post_release_horizon=horizon(beh.post_release, beh.post_release_half_life_weeks),
         victim_among_peers=beh.victim_among_peers,
         victim_in_own_community=beh.victim_in_own_community,
-        lethality=beh.lethality,
+        lethality=beh.lethality * pop.lethality_level,
         firearm_lethality_ratio=beh.firearm_lethality_ratio,
         clearance_violent=jus.clearance_violent * pop.clearance_level,
         clearance_other=jus.clearance_other * pop.clearance_level,
-        clearance_homicide=jus.clearance_homicide * pop.clearance_level,
+        clearance_homicide=jus.clearance_homicide,
         supervision_detection=jus.supervision_detection,
         conviction_probability=jus.conviction_probability,
         prison_probability_violent=jus.prison_probability_violent,
@@ -197,6 +201,8 @@ def params_from_config(cfg: VpsimConfig, key: np.uint64) -> Params:
         probation_weeks=int(jus.probation_weeks),
         revocation_probability=-math.expm1(-jus.revocation_per_year / WEEKS_PER_YEAR),
         revocation_weeks=int(jus.revocation_weeks),
+        pretrial_detention=jus.pretrial_detention,
+        pretrial_median_weeks=jus.pretrial_median_weeks,
     )
 
 
@@ -326,6 +332,8 @@ def enter_resident(r, p, t, i, week, birth_week, age=MIN_AGE):
     r.victimisations[i] = 0
     r.open_spell[i] = -1
     r.exposure[i] = 0.0
+    r.remand_end_week[i] = NEVER
+    r.remand_only[i] = 0
 
 
 @njit(inline="always", cache=True)
@@ -396,6 +404,32 @@ def _go_free(r, p, i, week):
         r.supervision_end_week[i] = week + p.parole_weeks
     else:
         r.justice_state[i] = FREE
+
+
+@njit(inline="always", cache=True)
+def _hold(r, tallies, i, week, weeks):
+    """Held on remand until `week + weeks`, with no prison sentence to follow."""
+    _imprison(r, i, week, weeks)
+    r.remand_end_week[i] = week + weeks
+    r.remand_only[i] = 1
+    tallies[TALLY_INCARCERATED] += 1
+
+
+@njit(inline="always", cache=True)
+def _leave_remand(r, i, week):
+    """Out of pretrial custody with no prison sentence: onto the probation the court gave, if
+    it has not run out, or free. Not a release from prison (no parole, no recidivism spell)."""
+    r.remand_only[i] = 0
+    if r.supervision_end_week[i] > week:
+        r.justice_state[i] = SUPERVISED
+    else:
+        r.justice_state[i] = FREE
+
+
+@njit(inline="always", cache=True)
+def _on_remand(r, i, week):
+    """In custody and not (yet) serving a prison sentence."""
+    return r.remand_only[i] != 0 or week < r.remand_end_week[i]
 
 
 @njit(inline="always", cache=True)
@@ -578,12 +612,18 @@ def step_block(lo, hi, week, r, p, t, pt, comm_hazard, deter_all, deter_violent,
         r.exposure[i] = e if e > EXPOSURE_FLOOR else 0.0
         if state == INCARCERATED:
             counts[INCARCERATED_STOCK, sex, band] += 1
+            if _on_remand(r, i, week):
+                counts[PRETRIAL, sex, band] += 1
             # 6. release
             if week >= r.sentence_end_week[i]:
-                _release(r, p, tallies, i, week)
-                released[lo + n_released] = i
-                n_released += 1
-                counts[RELEASES, sex, band] += 1
+                if r.remand_only[i] != 0:
+                    tallies[TALLY_INCARCERATED] -= 1
+                    _leave_remand(r, i, week)
+                else:
+                    _release(r, p, tallies, i, week)
+                    released[lo + n_released] = i
+                    n_released += 1
+                    counts[RELEASES, sex, band] += 1
             continue
         # life-course risk states change once a quarter, staggered over residents
         if (week + i) % TRANSITION_WEEKS == 0:
@@ -853,6 +893,8 @@ def process_offences(week, n_offences, r, p, t, pt, w, rec):
                     homicide = True
                     counts[HOMICIDES, vsex, vband] += 1
                     counts[HOMICIDE_OFFENDERS, sex, band] += 1
+                    if armed:
+                        counts[FIREARM_HOMICIDES, vsex, vband] += 1
                     r.justice_state[v] = DEAD
                     weight = p.homicide_exposure_weight
                 # 7. contagion: the peers of victim and offender are exposed
@@ -902,15 +944,21 @@ def process_offences(week, n_offences, r, p, t, pt, w, rec):
         if state == INCARCERATED:  # supervision revoked earlier this week
             continue
         weeks = _court(p, key, week, i, violent, homicide, r.convictions[i])
+        remand = _remand(p, key, week, i)
         if weeks < 0:
+            if remand > 0:
+                _hold(r, tallies, i, week, remand)
             continue
         if r.convictions[i] < 32767:
             r.convictions[i] += 1
-        if weeks > 0:
-            _admit(r, spells, tallies, i, week, weeks)
+        if weeks > 0:  # the time held on remand counts towards the sentence
+            _admit(r, spells, tallies, i, week, max(weeks, remand))
+            r.remand_end_week[i] = week + remand
             counts[ADMISSIONS, sex, band] += 1
         else:
             _probation(r, p, i, week)
+            if remand > 0:
+                _hold(r, tallies, i, week, remand)
 
 
 @njit(inline="always", cache=True)
@@ -949,6 +997,17 @@ def _court(p, key, week, i, violent, homicide, prior_convictions):
 
 
 @njit(inline="always", cache=True)
+def _remand(p, key, week, i):
+    """After an arrest: the weeks held in custody before trial, or 0 if not held. Lognormal
+    around the median, in whole weeks, at least one."""
+    if p.pretrial_detention <= 0.0 or uniform(key, week, i, rng.REMAND) >= p.pretrial_detention:
+        return 0
+    length = p.pretrial_median_weeks * np.exp(
+        p.sentence_sigma * normal(key, week, i, rng.REMAND_LENGTH))
+    return max(1, np.int64(length + 0.5))
+
+
+@njit(inline="always", cache=True)
 def _probation(r, p, i, week):
     if p.probation_weeks > 0:
         r.justice_state[i] = SUPERVISED
@@ -983,7 +1042,10 @@ def prehistory(r, p, t, comm_hazard):
             if state == INCARCERATED:
                 if r.sentence_end_week[i] >= week + L:
                     continue
-                _go_free(r, p, i, r.sentence_end_week[i])
+                if r.remand_only[i] != 0:
+                    _leave_remand(r, i, r.sentence_end_week[i])
+                else:
+                    _go_free(r, p, i, r.sentence_end_week[i])
                 state = r.justice_state[i]
             if state == SUPERVISED:
                 if r.supervision_end_week[i] < week + L:
@@ -1015,11 +1077,21 @@ def prehistory(r, p, t, comm_hazard):
                 r.prior_arrests[i] += 1
             r.last_arrest_week[i] = week
             weeks = _court(p, key, counter, i, violent, homicide, r.convictions[i])
+            remand = _remand(p, key, counter, i)
             if weeks < 0:
+                if remand > 0:
+                    _imprison(r, i, week, remand)
+                    r.remand_end_week[i] = week + remand
+                    r.remand_only[i] = 1
                 continue
             if r.convictions[i] < 32767:
                 r.convictions[i] += 1
             if weeks > 0:
-                _imprison(r, i, week, weeks)
+                _imprison(r, i, week, max(weeks, remand))
+                r.remand_end_week[i] = week + remand
             else:
                 _probation(r, p, i, week)
+                if remand > 0:
+                    _imprison(r, i, week, remand)
+                    r.remand_end_week[i] = week + remand
+                    r.remand_only[i] = 1

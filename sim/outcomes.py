@@ -25,6 +25,7 @@ from .codes import (
     COMPLETER,
     DECLINED,
     DROPOUT,
+    FIREARM_HOMICIDES,
     FIREARM_INCIDENTS,
     GANG_MEMBERS,
     HOMICIDE_ARRESTS,
@@ -40,6 +41,7 @@ from .codes import (
     PARTICIPANT_VIOLENT_ARRESTS,
     PARTICIPANT_WEEKS,
     POPULATION,
+    PRETRIAL,
     SEXES,
     STAT_NAMES,
     VICTIMISATIONS,
@@ -196,6 +198,7 @@ def summary(model: ViolencePreventionModel) -> dict:
     per_capita = model.community_incidents_after_burn_in / model.tables.community_size
     p10, p90 = np.percentile(per_capita, [10, 90])
     jus = cfg.justice
+    all_ages = cfg.population.share_of_all_ages
     prisoner_years = totals[INCARCERATED_STOCK] / WEEKS_PER_YEAR
     cost_incarceration = float(prisoner_years * jus.cost_per_prisoner_year)
     cost_incarceration_marginal = cost_incarceration * jus.marginal_share_of_prison_cost
@@ -242,6 +245,11 @@ def summary(model: ViolencePreventionModel) -> dict:
         "violent_arrests_per_100k_per_year": rate(VIOLENT_ARRESTS),
         "prison_admissions_per_100k_per_year": rate(ADMISSIONS),
         "incarcerated_per_100k": float(totals[INCARCERATED_STOCK] / totals[POPULATION] * 1e5),
+        "pretrial_share_of_prisoners": _ratio(totals[PRETRIAL], totals[INCARCERATED_STOCK]),
+        # per 100,000 of all ages, as the place's national statistics count them
+        "homicides_per_100k_all_ages_per_year": rate(HOMICIDES) * all_ages,
+        "incarcerated_per_100k_all_ages": float(
+            totals[INCARCERATED_STOCK] / totals[POPULATION] * 1e5) * all_ages,
         "releases": int(len(spells)),
         "rearrest_within_1_year": _within(spells, "rearrest", 1),
         "rearrest_within_3_years": _within(spells, "rearrest", 3),
@@ -260,6 +268,7 @@ def summary(model: ViolencePreventionModel) -> dict:
         "homicide_victimisation_by_age_band": band_rates(HOMICIDES),
         "firearm_share_of_violent_incidents": _ratio(totals[FIREARM_INCIDENTS],
                                                      totals[VIOLENT_OFFENCES]),
+        "firearm_share_of_homicides": _ratio(totals[FIREARM_HOMICIDES], totals[HOMICIDES]),
         "offending_prevalence_by_age_band": {
             label: (float(by_band[NEW_OFFENDERS, b] / band_person_years[b])
                     if band_person_years[b] > 0 else None)

@@ -43,6 +43,8 @@ class Residents(NamedTuple):
     victimisations: np.ndarray
     open_spell: np.ndarray  # int32: the recidivism spell followed now, or -1
     exposure: np.ndarray  # float32: recent exposure to violence through peers
+    remand_end_week: np.ndarray  # int32: held on remand (pretrial) until this week, or NEVER
+    remand_only: np.ndarray  # int8: 1 while held on remand with no prison sentence to follow
 
 
 RESIDENT_DTYPES = {
@@ -53,7 +55,7 @@ RESIDENT_DTYPES = {
     "grievance_week": np.int32,
     "prior_arrests": np.int16,
     "convictions": np.int16, "victimisations": np.int16, "open_spell": np.int32,
-    "exposure": np.float32,
+    "exposure": np.float32, "remand_end_week": np.int32, "remand_only": np.int8,
 }
 assert tuple(RESIDENT_DTYPES) == Residents._fields
 

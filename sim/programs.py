@@ -209,7 +209,9 @@ def scan_eligible(week, k, r, pt, rule, out, active_at):
         justice_code = rule.justice_code
         if justice_code == TARGET_FREE and state == INCARCERATED:
             continue
-        if justice_code == TARGET_INCARCERATED and state != INCARCERATED:
+        if justice_code == TARGET_INCARCERATED and (
+                state != INCARCERATED  # and serving a sentence, not held before trial
+                or r.remand_only[i] != 0 or week < r.remand_end_week[i]):
             continue
         if justice_code == TARGET_RELEASED and (state == INCARCERATED
                                                 or week - r.release_week[i]

@@ -51,6 +51,7 @@ from .codes import (
     DROPOUT,
     FAMILY_ADVERSITY,
     FIREARM_CARRYING,
+    FIREARM_HOMICIDES,
     FIREARM_INCIDENTS,
     FREE,
     GANG_MEMBERS,
@@ -74,6 +75,7 @@ from .codes import (
     PARTICIPANT_VIOLENT_ARRESTS,
     PARTICIPANT_WEEKS,
     POPULATION,
+    PRETRIAL,
     PUPIL_WEEKS,
     RELEASES,
     SUPERVISED,
@@ -196,6 +198,8 @@ class Resident(mesa.Agent):
         self.victimisations = 0
         self.open_spell = -1  # row of the recidivism spell followed now
         self.exposure = 0.0  # recent exposure to violence through peers
+        self.remand_end_week = NEVER  # held before trial until this week
+        self.remand_only = 0  # 1: held before trial, no prison sentence to follow
         model.slots[slot] = self
         return self
 
@@ -225,9 +229,17 @@ class Resident(mesa.Agent):
             self.exposure = single(e) if e > EXPOSURE_FLOOR else 0.0
         if self.justice_state == INCARCERATED:
             model.count(INCARCERATED_STOCK, sex, band)
+            if self.remand_only or week < self.remand_end_week:  # not (yet) sentenced
+                model.count(PRETRIAL, sex, band)
             if week >= self.sentence_end_week:  # 6. release
-                self.release(week, age)
-                model.count(RELEASES, sex, band)
+                if self.remand_only:  # the case ended without prison: no parole, no spell
+                    model.tallies[TALLY_INCARCERATED] -= 1
+                    self.remand_only = 0
+                    self.justice_state = (SUPERVISED if self.supervision_end_week > week
+                                          else FREE)
+                else:
+                    self.release(week, age)
+                    model.count(RELEASES, sex, band)
             return
         if (week + self.slot) % TRANSITION_WEEKS == 0:  # once a quarter, staggered by slot
             self.change_states(week, age)
@@ -435,7 +447,15 @@ class Resident(mesa.Agent):
             model.spells.rearrest_week[self.open_spell] = week
         if state == INCARCERATED:  # supervision revoked earlier this week
             return
+        # pretrial detention: held until the case ends (its outcome is drawn now)
+        remand = 0
+        if p.pretrial_detention > 0.0 and self.draw(week, rng.REMAND) < p.pretrial_detention:
+            length = p.pretrial_median_weeks * math.exp(
+                p.sentence_sigma * normal(model.key_int, week, self.slot, rng.REMAND_LENGTH))
+            remand = max(1, int(length + 0.5))
         if self.draw(week, rng.CONVICT) >= p.conviction_probability:
+            if remand:
+                self.hold(week, remand)
             return
         if homicide:
             p_prison, median = 1.0, p.sentence_median_weeks_homicide
@@ -450,11 +470,15 @@ class Resident(mesa.Agent):
             # lognormal sentence around the median, whole weeks, at least one
             length = median * math.exp(
                 p.sentence_sigma * normal(model.key_int, week, self.slot, rng.SENTENCE_A))
-            self.admit(week, max(1, int(length + 0.5)))
+            self.admit(week, max(max(1, int(length + 0.5)), remand))  # time held counts
+            self.remand_end_week = week + remand
             model.count(ADMISSIONS, sex, band)
-        elif p.probation_weeks > 0:
+            return
+        if p.probation_weeks > 0:
             self.justice_state = SUPERVISED
             self.supervision_end_week = max(self.supervision_end_week, week + p.probation_weeks)
+        if remand:
+            self.hold(week, remand)
 
     def harm(self, victim: Resident, week: int) -> bool:
         """The victim's side of a violent offence; True if it kills."""
@@ -485,6 +509,8 @@ class Resident(mesa.Agent):
         if killed:
             model.count(HOMICIDES, vsex, vband)
             model.count(HOMICIDE_OFFENDERS, self.sex, model.band_of_age[self.age(week)])
+            if self.risk_flags & FIREARM_CARRYING:
+                model.count(FIREARM_HOMICIDES, vsex, vband)
             victim.justice_state = DEAD
             weight = p.homicide_exposure_weight
         # 7. contagion: the peers of victim and offender are exposed
@@ -539,6 +565,16 @@ class Resident(mesa.Agent):
             model.spells.reincarceration_week[self.open_spell] = week
             model.spells.end_week[self.open_spell] = week
             self.open_spell = -1
+
+    def hold(self, week: int, weeks: int) -> None:
+        """Held on remand for `weeks`, with no prison sentence to follow; a firearm is taken."""
+        self.justice_state = INCARCERATED
+        self.sentence_end_week = week + weeks
+        self.remand_end_week = week + weeks
+        self.remand_only = 1
+        if self.risk_flags & FIREARM_CARRYING:
+            self.risk_flags -= FIREARM_CARRYING
+        self.model.tallies[TALLY_INCARCERATED] += 1
 
     def release(self, week: int, age: int) -> None:
         """Out of prison, onto parole; a new recidivism spell opens."""
@@ -603,8 +639,8 @@ class Resident(mesa.Agent):
         inside = self.justice_state == INCARCERATED
         if rule.justice_code == TARGET_FREE:
             return not inside
-        if rule.justice_code == TARGET_INCARCERATED:
-            return inside
+        if rule.justice_code == TARGET_INCARCERATED:  # serving a sentence, not held before trial
+            return inside and not self.remand_only and week >= self.remand_end_week
         if rule.justice_code == TARGET_RELEASED:
             return not inside and week - self.release_week <= rule.released_within
         return True

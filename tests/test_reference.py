@@ -122,13 +122,21 @@ def test_residents_are_mesa_agents_that_leave_and_enter():
     assert all(r.slot == i for i, r in enumerate(model.slots))
 
 
-@pytest.mark.parametrize("scenario", ["comprehensive_plan"])
-def test_reference_matches_engine_on_a_mature_population(scenario):
+def test_reference_matches_engine_on_a_mature_population_with_pretrial_detention():
     """Four years after the burn-in, every program of the comprehensive plan running (seven
-    kinds), including 3-year re-arrest: identical records and summary.json."""
-    cfg = mature_config(scenario, years=4)
+    kinds), including 3-year re-arrest, in a justice system that holds arrested people before
+    trial (as most of Latin America's do): held and acquitted, held then on probation, held
+    then sentenced (the time held counts), in-prison programs offered to the sentenced only.
+    Identical records and summary.json. (Every scenario without pretrial detention: the slow
+    test below.)"""
+    cfg = mature_config("comprehensive_plan", years=4, seed=3, extra=(
+        "justice.pretrial_detention=0.3", "justice.pretrial_median_weeks=20"))
     engine, ref = engine_run(cfg), reference_run(cfg)
     _assert_exercised(engine)
+    s = outcomes.summary(engine)
+    assert 0.05 < s["pretrial_share_of_prisoners"] < 0.6
+    held_only = engine.residents.remand_only == 1
+    assert held_only.any() and (engine.residents.justice_state[held_only] == 1).all()
     assert differences(engine, ref) == []
     assert summary_json(engine) == summary_json(ref)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .codes import GROUP_MEMBER_WEEKS, MIN_AGE, PUPIL_WEEKS, WEEKS_PER_YEAR
+from .i18n import text
 
 if TYPE_CHECKING:
     from .config import JusticeConfig, PopulationConfig, ProgramConfig
@@ -48,7 +49,6 @@ class Kind:
     """One kind of program: what its `effect` does, to whom, and how it is sized."""
 
     name: str
-    label: str  # for the page and the report
     level: str  # INDIVIDUAL, COMMUNITY or SYSTEM
     channel: str  # what `effect` changes
     effect: str  # what a value of `effect` means, in words
@@ -63,6 +63,11 @@ class Kind:
     # caseload (places = outreach_workers_per_site x caseload per site); sized by sites
     caseloads: bool = False
     mediates: bool = False  # reads `mediation`: interrupters mediate shootings in the sites
+
+    @property
+    def label(self) -> str:
+        """Its name for people (English; other languages: sim/locales, kind.<name>)."""
+        return text(f"kind.{self.name}")
 
     @property
     def individual(self) -> bool:
@@ -125,30 +130,30 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("school_education", "School education", COMMUNITY, OFFENDING,
+    Kind("school_education", COMMUNITY, OFFENDING,
          "hazard ratio on offending of pupils of the targeted ages, decaying after they leave "
          "them", reach=PUPILS, reach_statistic=PUPIL_WEEKS),
-    Kind("cbt_youth", "CBT for youth", INDIVIDUAL, VIOLENT_OFFENDING,
+    Kind("cbt_youth", INDIVIDUAL, VIOLENT_OFFENDING,
          "hazard ratio on violent offending while enrolled, decaying after completion"),
-    Kind("violence_interruption", "Violence interruption", INDIVIDUAL, VIOLENT_OFFENDING,
+    Kind("violence_interruption", INDIVIDUAL, VIOLENT_OFFENDING,
          "hazard ratio on violent offending of the outreach workers' participants while on a "
          "caseload, decaying after; interrupters mediate a share of the shootings in the sites "
          "(mediation)", caseloads=True, mediates=True),
-    Kind("focused_deterrence", "Focused deterrence", COMMUNITY, OFFENDING,
+    Kind("focused_deterrence", COMMUNITY, OFFENDING,
          "hazard ratio on offending of the targeted groups' members (the gang members of the "
          "covered communities and those tied to them, at each round of call-ins) while it "
          "runs; clearance_multiplier on their arrest",
          reach=GROUPS, reach_statistic=GROUP_MEMBER_WEEKS, raises_certainty=True),
-    Kind("hotspot_policing", "Hotspot policing", COMMUNITY, POLICE_PRESENCE,
+    Kind("hotspot_policing", COMMUNITY, POLICE_PRESENCE,
          "multiplier on police presence in the covered communities: it deters there and "
          "raises clearance as presence ^ justice.arrest_presence_elasticity"),
-    Kind("prison_rehabilitation", "Prison rehabilitation", INDIVIDUAL, OFFENDING,
+    Kind("prison_rehabilitation", INDIVIDUAL, OFFENDING,
          "hazard ratio on offending after release", after_release=True),
-    Kind("reentry_employment", "Reentry employment", INDIVIDUAL, OFFENDING,
+    Kind("reentry_employment", INDIVIDUAL, OFFENDING,
          "hazard ratio on offending while supported, decaying after completion"),
-    Kind("community_participation", "Community participation", COMMUNITY, COLLECTIVE_EFFICACY,
+    Kind("community_participation", COMMUNITY, COLLECTIVE_EFFICACY,
          "multiplier on collective efficacy in the covered communities"),
-    Kind("institutional_coordination", "Institutional coordination", SYSTEM, PROGRAM_DELIVERY,
+    Kind("institutional_coordination", SYSTEM, PROGRAM_DELIVERY,
          "multiplier on the other programs' uptake and completion; divides their start "
          "delays; clearance_multiplier on clearance everywhere", raises_certainty=True),
 )}
@@ -177,48 +182,46 @@ class Evidence:
 EVIDENCE: dict[str, Evidence] = {
     "cbt_youth": Evidence(
         CHECKED, low=-0.50, high=-0.45,
-        published="-45% to -50% violent-crime arrests, participation (TOT)",
+        published=text("published.cbt_youth"),
         source="Heller et al. 2017, QJE 132(1) (targets.yaml "
                "program_effects.becoming_a_man_cbt_youth)"),
     "reentry_employment": Evidence(
         CHECKED, low=-0.13, high=-0.07,
-        published="0.491 vs 0.591 ever re-arrested: -0.10 +- 0.03",
+        published=text("published.reentry_employment"),
         source="Valentine & Redcross 2015, IZA J Labor Policy 4:16, Table 2 (targets.yaml "
                "program_effects.reentry_employment_ceo_trial)"),
     "violence_interruption": Evidence(
         CHECKED, low=-0.28, high=-0.16,
-        published="shootings -16% to -28% against comparison areas",
+        published=text("published.violence_interruption"),
         source="Skogan et al. 2009; Webster et al. 2023 (targets.yaml "
                "program_effects.cure_violence)"),
     "hotspot_policing": Evidence(
         CHECKED, low=-0.08, high=-0.04,
-        published="-8.1% mean (about -16% as an incident rate ratio) at street-segment hot "
-                  "spots; x 0.5 for a community: -4% to -8%",
+        published=text("published.hotspot_policing"),
         source="Braga & Weisburd 2022, JQC 38; Braga et al. 2019, J Exp Criminol 15 "
                "(targets.yaml police_and_deterrence.hot_spots_policing)"),
     "focused_deterrence": Evidence(
         CHECKED, low=-0.23, high=-0.16,
-        published="-16% (randomised trials) to -23% (all evaluations)",
+        published=text("published.focused_deterrence"),
         source="Braga, Weisburd & Turchan 2018; Braga, Turchan & Weisburd 2024 update "
                "(targets.yaml program_effects.focused_deterrence)"),
     "school_education": Evidence(
         DIRECTION, low=None, high=0.0,
-        published="significantly lower past-year delinquency and violence in grade 10; not "
-                  "sustained by 19",
+        published=text("published.school_education"),
         source="Hawkins et al. 2012, Arch Pediatr Adolesc Med 166(2); Oesterle et al. 2015 "
                "(targets.yaml program_effects.communities_that_care)"),
     "prison_rehabilitation": Evidence(
         DIRECTION, low=None, high=0.0,
-        published="CBT reduces recidivism, more for higher-risk offenders",
+        published=text("published.prison_rehabilitation"),
         source="Landenberger & Lipsey 2005; Lipsey, Landenberger & Wilson 2007 (Campbell "
                "review)"),
     "community_participation": Evidence(
         ILLUSTRATIVE, low=None, high=None,
-        published="none found",
+        published=text("published.community_participation"),
         source="mechanism only: Sampson, Raudenbush & Earls 1997"),
     "institutional_coordination": Evidence(
         ILLUSTRATIVE, low=None, high=None,
-        published="none found",
+        published=text("published.institutional_coordination"),
         source="OAS Hemispheric Plan of Action on Citizen Security 2012 (institution building)"),
 }
 """Per kind, the evidence its virtual evaluation is checked against (evidence notes)."""
@@ -305,24 +308,29 @@ class Lever:
     kind: str
     label: str
     level: str
-    unit: str | None  # None: no size (a system program acts through the others)
-    default_size: int
+    unit_key: str | None  # sim/locales unit.<key>; None: no size (a system program acts
+    default_size: int     # through the others)
     max_size: int
+
+    @property
+    def unit(self) -> str | None:
+        """Its size's unit in words (English)."""
+        return None if self.unit_key is None else text(f"unit.{self.unit_key}")
 
 
 def lever(program: ProgramConfig, reference: PopulationConfig) -> Lever:
     """The lever of `program`'s kind, its default size that of `program` on `reference`."""
     kind = KINDS[program.kind]
     if kind.sized_by_communities:
-        return Lever(kind.name, kind.label, kind.level, "% of communities, most violent first",
+        return Lever(kind.name, kind.label, kind.level, "communities",
                      round(100 * covered_communities(program, reference)
                            / reference.communities), 100)
     if kind.individual and program.capacity is not None:
         default = round(program.capacity / reference.size * PER_10K)
-        return Lever(kind.name, kind.label, kind.level, "places per 10,000 residents", default,
+        return Lever(kind.name, kind.label, kind.level, "places", default,
                      max(200, 2 * default))
     if kind.individual:
-        return Lever(kind.name, kind.label, kind.level, "% of the eligible enrolled",
+        return Lever(kind.name, kind.label, kind.level, "eligible",
                      round(100 * program.coverage), 100)
     return Lever(kind.name, kind.label, kind.level, None, 0, 0)
 

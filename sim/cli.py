@@ -233,7 +233,7 @@ class ReportCallback(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         df = None
         try:
-            table, report = write_report(sweep_dir)
+            table, report = write_report(sweep_dir, lang=config.report.lang)
             df = pd.read_parquet(table)
             print(f"vpsim-report: {report}")
         except DiskFullError as error:

@@ -385,6 +385,13 @@ UNCERTAIN_KINDS = ("sourced", "illustrative", "fitted")
 
 
 @dataclass
+class ReportConfig:
+    """The sweep's report.md (and the planner's plan.md): what it is written in."""
+
+    lang: str = "en"  # en or es (sim/i18n.py, sim/locales/)
+
+
+@dataclass
 class UncertaintyConfig:
     """What a replicate draws besides its chance events (`sim.uncertainty`): parameters of
     these kinds from their plausible ranges, and the structure, per seed."""
@@ -409,6 +416,7 @@ class VpsimConfig:
     # justice parameters fitted under it (configs/CALIBRATION.md)
     structure: str = "selection"
     uncertainty: UncertaintyConfig = field(default_factory=UncertaintyConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
     justice: JusticeConfig = field(default_factory=JusticeConfig)
@@ -575,6 +583,9 @@ def validate(cfg: DictConfig | VpsimConfig) -> VpsimConfig:
     _check_ranges(VpsimConfig, obj, "")
     for key in PATH_NAMES:
         check_plain_name(key, _attribute(obj, key))
+    from .i18n import check_language
+
+    check_language(obj.report.lang, "report.lang")
     pop, beh = obj.population, obj.behaviour
     if pop.communities > pop.size // 20:
         raise ConfigError(f"population.communities = {pop.communities} is out of range: allowed "

@@ -529,7 +529,8 @@ def _incarcerated(model: ViolencePreventionModel) -> int:
     return int(model.tallies[TALLY_INCARCERATED])
 
 
-NOT_IN_BURN_IN = ("scenario", "costs", "progress", "figures", "threads", "sweep_name")
+NOT_IN_BURN_IN = ("scenario", "costs", "progress", "figures", "threads", "sweep_name",
+                  "report")
 """Config keys a burn-in does not depend on (the scenario's programs start after it; costs
 change no behaviour)."""
 

@@ -48,6 +48,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .accounts import against, money_label, restated, wilson_interval
 from .config import CONFIG_DIR, ConfigError, _check_ranges, bounded, load, one_line, validate
+from .i18n import check_language, number, text
 from .io import atomic_path, json_safe, write_parquet
 from .stats import mean_interval
 
@@ -75,6 +76,7 @@ class PlanConfig:
     years: int | None = None  # policy years of each run; None: vpsim's default
     burn_in_years: int | None = None
     overrides: list[str] = field(default_factory=list)  # vpsim's, e.g. ["structure=..."]
+    lang: str = "en"  # plan.md in en (English) or es (Spanish)
 
     def vpsim_overrides(self) -> list[str]:
         return ([f"years={self.years}"] * (self.years is not None)
@@ -277,7 +279,8 @@ def describe(runner: Runner, costing: Costing, plan, seeds, budget: float) -> di
     return {
         "budget_per_year": budget,
         "cost_per_year": costing.plan_cost(plan),
-        "programs": {k: {"size": n, "unit": lever[k].unit, "label": lever[k].label,
+        "programs": {k: {"size": n, "unit": lever[k].unit, "unit_key": lever[k].unit_key,
+                         "label": lever[k].label,
                          "cost_per_year": costing.cost(k, n)} for k, n in plan},
         "violent_incidents_per_100k_per_year": interval(
             frame.violent_incidents_per_100k_per_year),
@@ -293,64 +296,66 @@ def describe(runner: Runner, costing: Costing, plan, seeds, budget: float) -> di
     }
 
 
-def plan_markdown(result: dict) -> str:
+def plan_markdown(result: dict, lang: str = "en") -> str:
     chosen = result["plan"]
     money = result["money"]
 
+    def t(key: str, **fields) -> str:
+        return text(f"plan.{key}", lang, **fields)
+
     def m(x: float) -> str:
-        return f"${x / 1e6:,.2f} million"
+        return t("millions", amount=number(x / 1e6, lang, ",.2f"))
 
-    def iv(d: dict, scale: float = 1.0, fmt: str = "{:,.0f}") -> str:
-        return (fmt.format(d["mean"] * scale) + " (95% interval " + fmt.format(d["low"] * scale)
-                + " to " + fmt.format(d["high"] * scale) + ")")
+    def iv(d: dict, scale: float = 1.0, spec: str = ",.0f") -> str:
+        return t("with_interval", mean=number(d["mean"] * scale, lang, spec),
+                 low=number(d["low"] * scale, lang, spec),
+                 high=number(d["high"] * scale, lang, spec))
 
-    aim = ("the least violence" if result["objective"] == "violence"
-           else "the most net present value")
-    lines = [f"# A plan for {m(result['budget_per_year'])} a year ({result['population']})", "",
-             f"Chosen for {aim} among {result['candidates']} candidate mixes of "
-             f"{len(result['kinds'])} kinds of program, each run on the same "
-             f"{len(result['seeds'])} simulated futures ({result['years']} years; money: "
-             f"{money}).", "", "## What to fund", ""]
+    def label(kind: str) -> str:
+        return text(f"kind.{kind}", lang)
+
+    lines = [t("title", budget=m(result["budget_per_year"]), population=result["population"]),
+             "", t("chosen", aim=t(f"aim_{result['objective']}"), candidates=result["candidates"],
+                   kinds=len(result["kinds"]), seeds=len(result["seeds"]),
+                   years=result["years"], money=money),
+             "", t("fund_heading"), ""]
     if not chosen["programs"]:
-        lines.append("Nothing: no program the budget buys did better than none.")
-    for p in chosen["programs"].values():
-        lines.append(f"- **{p['label']}**: {p['size']} {p['unit']}, "
-                     f"{m(p['cost_per_year'])} a year")
+        lines.append(t("nothing"))
+    for kind, p in chosen["programs"].items():
+        unit = text(f"unit.{p['unit_key']}", lang) if p.get("unit_key") else ""
+        lines.append(t("program_line", label=label(kind), size=p["size"], unit=unit,
+                       cost=m(p["cost_per_year"])))
     averted = chosen["violent_incidents_averted_per_100k_per_year"]
     homicides = chosen["homicides_averted_per_100k_per_year"]
     chance = chosen["chance_benefits_exceed_costs"][0]
-    lines += ["", f"Cost: {m(chosen['cost_per_year'])} a year.", "", "## What it should do", "",
-              f"- violent incidents averted: {iv(averted)} per 100,000 residents a year, "
-              "against doing nothing;",
-              f"- homicides averted: {iv(homicides, fmt='{:,.2f}')} per 100,000 a year;",
-              f"- net present value: {iv(chosen['net_present_value'], 1e-6, '{:,.1f}')} million "
-              "(harm to victims averted and justice costs saved, less the programs' cost);",
-              f"- chance that benefits exceed costs: {chance:.0%}.",
-              "", "## Against one program with the whole budget", "",
-              "| program alone | cost a year (the most it can use) | violent incidents averted "
-              "per 100,000 a year | net present value (million) |", "|---|---|---|---|"]
+    lines += ["", t("cost", cost=m(chosen["cost_per_year"])), "", t("should_heading"), "",
+              t("averted", value=iv(averted)),
+              t("homicides", value=iv(homicides, spec=",.2f")),
+              t("npv", value=iv(chosen["net_present_value"], 1e-6, ",.1f")),
+              t("chance", value=number(chance, lang, ".0%")),
+              "", t("alone_heading"), "",
+              "| " + " | ".join(t(f"alone_{c}") for c in ("program", "cost", "averted", "npv"))
+              + " |", "|---|---|---|---|"]
     for b in result["benchmarks"]:
         (kind,) = b["programs"]
-        lines.append(f"| {b['programs'][kind]['label']} | {m(b['cost_per_year'])} | "
-                     f"{b['violent_incidents_averted_per_100k_per_year']['mean']:,.0f} | "
-                     f"{b['net_present_value']['mean'] / 1e6:,.1f} |")
-    lines += ["", "## What more or less money buys", "", "![frontier](frontier.png)", "",
-              "| budget a year | cost a year | violent incidents averted per 100,000 a year |",
-              "|---|---|---|"]
+        lines.append(f"| {label(kind)} | {m(b['cost_per_year'])} | "
+                     f"{number(b['violent_incidents_averted_per_100k_per_year']['mean'], lang)}"
+                     f" | {number(b['net_present_value']['mean'] / 1e6, lang, ',.1f')} |")
+    lines += ["", t("frontier_heading"), "", "![frontier](frontier.png)", "",
+              "| " + " | ".join(t(f"frontier_{c}") for c in ("budget", "cost", "averted"))
+              + " |", "|---|---|---|"]
     for row in result["frontier"]:
         lines.append(f"| {m(row['budget_per_year'])} | {m(row['cost_per_year'])} | "
-                     f"{row['averted_mean']:,.0f} [{row['averted_low']:,.0f}, "
-                     f"{row['averted_high']:,.0f}] |")
-    lines += ["", "These are a model's estimates: each program's effect is checked against its "
-              "own evaluation where one exists (`vpsim-evaluate`), and the costs of offences "
-              "and programs are in `vpsim-params --section costs`. Read the intervals: plans "
-              "whose intervals overlap are not told apart by this search.", ""]
+                     f"{number(row['averted_mean'], lang)} [{number(row['averted_low'], lang)}, "
+                     f"{number(row['averted_high'], lang)}] |")
+    lines += ["", t("caveat"), ""]
     return "\n".join(lines)
 
 
 def make_plan(cfg: PlanConfig, out_dir: Path, progress=print) -> dict:
     """The search, the frontier and the files; returns plan.json's contents."""
     _check_ranges(PlanConfig, cfg, "")
+    check_language(cfg.lang, "lang")
     if cfg.objective not in OBJECTIVES:
         raise ConfigError(f"objective = {cfg.objective!r}: allowed {', '.join(OBJECTIVES)}")
     if not cfg.frontier or any(not (0 < f <= 100) for f in cfg.frontier):
@@ -405,7 +410,7 @@ def make_plan(cfg: PlanConfig, out_dir: Path, progress=print) -> dict:
     with atomic_path(out_dir / "plan.json") as tmp:
         tmp.write_text(json.dumps(json_safe(result), indent=2))
     with atomic_path(out_dir / "plan.md") as tmp:
-        tmp.write_text(plan_markdown(result))
+        tmp.write_text(plan_markdown(result, cfg.lang), encoding="utf-8")
     return result
 
 

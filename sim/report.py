@@ -20,6 +20,7 @@ Exit codes: 0 report written (it lists any run that did not complete); 1 no repo
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -35,6 +36,7 @@ from . import plots
 from .accounts import against, benefit_cost
 from .catalogue import CHECKED, DIRECTION, EVIDENCE
 from .config_files import CONFIG_DIR
+from .i18n import LANGUAGES, number, text
 from .io import (
     DiskFullError,
     atomic_path,
@@ -53,19 +55,11 @@ FIGURES = ("weekly_violence.png", "forest_plot.png", "cost_effectiveness.png",
 OUTPUTS = (REPORT, TABLE, *FIGURES)
 STAGING_PREFIX = ".report-"
 
-REPORT_OUTCOMES = (
-    ("violent_incidents_per_100k_per_year", "Violent incidents per 100,000 a year"),
-    ("homicides_per_100k_per_year", "Homicides per 100,000 a year"),
-    ("share_victimised_per_year", "Share of residents victimised a year"),
-    ("arrests_per_100k_per_year", "Arrests per 100,000 a year"),
-    ("incarcerated_per_100k", "Incarcerated per 100,000"),
-    ("rearrest_within_3_years", "Re-arrest within 3 years of release"),
-    ("community_violence_p90_p10_ratio", "Spread of violence across communities (p90/p10)"),
-    ("cost_programs_per_year", "Program cost a year (USD, {cost_money})"),
-    ("cost_total_marginal",
-     "Total cost, programs + police + prisons at their marginal cost (USD, {cost_money})"),
-    ("cost_total", "Total cost, programs + police + prisons at their average cost "
-                   "(USD, {cost_money})"),
+REPORT_OUTCOMES = (  # their titles: sim/locales, outcome.<key>
+    "violent_incidents_per_100k_per_year", "homicides_per_100k_per_year",
+    "share_victimised_per_year", "arrests_per_100k_per_year", "incarcerated_per_100k",
+    "rearrest_within_3_years", "community_violence_p90_p10_ratio", "cost_programs_per_year",
+    "cost_total_marginal", "cost_total",
 )
 
 
@@ -150,10 +144,14 @@ def against_baseline(df: pd.DataFrame) -> pd.DataFrame:
     if not needed <= set(df.columns) or df.empty:
         return df
     done = df[df.status == "complete"]
+    pair = ["population", "seed"] if "population" in done else ["seed"]  # a place's own seeds
     base = done[done.scenario == "baseline"]
-    base = base[~base.seed.duplicated(keep=False)].set_index("seed")
-    mine = done[done.seed.isin(base.index)]
-    paired = pd.DataFrame(against(mine, base.loc[mine.seed].set_index(mine.index)),
+    base = base[~base.duplicated(pair, keep=False)].set_index(pair)
+    keys = pd.MultiIndex.from_frame(done[pair]) if len(pair) > 1 else pd.Index(done[pair[0]])
+    mine = done[keys.isin(base.index)]
+    mine_keys = (pd.MultiIndex.from_frame(mine[pair]) if len(pair) > 1
+                 else pd.Index(mine[pair[0]]))
+    paired = pd.DataFrame(against(mine, base.loc[mine_keys].set_index(mine.index)),
                           index=mine.index)
     for column in paired:
         df[f"vs_baseline.{column}"] = paired[column].reindex(df.index)
@@ -161,10 +159,19 @@ def against_baseline(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def repeated_seeds(done: pd.DataFrame) -> bool:
-    """More than one complete run of a scenario with the same seed (the sweep varies more)."""
+    """More than one complete run of a scenario with the same seed at one place (the sweep
+    varies more than place, scenario and seed)."""
     if done.empty or "seed" not in done or "scenario" not in done:
         return False
-    return bool(done.duplicated(["scenario", "seed"]).any())
+    keys = ["population", "scenario", "seed"] if "population" in done else ["scenario", "seed"]
+    return bool(done.duplicated(keys).any())
+
+
+def places_of(done: pd.DataFrame) -> list[str]:
+    """The places (population profiles) of a sweep's complete runs."""
+    if done.empty or "population" not in done:
+        return []
+    return sorted(done.population.dropna().unique())
 
 
 # The keys of a program that set its effect: a run whose program differs from its kind's
@@ -183,35 +190,43 @@ def _shipped_program(kind: str) -> dict | None:
         return None
 
 
-def _range(low, high) -> str:
+def _range(low, high, lang: str = "en") -> str:
     if low is None:
-        return f"below {high:+.0%}"
-    return f"{low:+.0%} to {high:+.0%}" if abs(low) < 1 else f"{low:+.2f} to {high:+.2f}"
+        return text("evidence.below", lang, high=_signed(high, lang, ".0%"))
+    if abs(low) < 1:
+        return text("evidence.range", lang, low=_signed(low, lang, ".0%"),
+                    high=_signed(high, lang, ".0%"))
+    return text("evidence.range", lang, low=_signed(low, lang, ",.2f"),
+                high=_signed(high, lang, ",.2f"))
 
 
-def evidence_of(kind: str, program: dict) -> str:
+def _signed(x: float, lang: str, spec: str) -> str:
+    return ("+" if x >= 0 else "") + number(x, lang, spec)
+
+
+def evidence_of(kind: str, program: dict, lang: str = "en") -> str:
     """Whether `program` (a run's, as resolved) is the one whose effect was checked against its
     evaluation, in words."""
     e = EVIDENCE.get(kind)
     if e is None:
-        return "unknown kind"
+        return text("evidence.unknown_kind", lang)
     if e.status not in (CHECKED, DIRECTION):
-        return f"illustrative: no published effect to check ({e.source})"
+        return text("evidence.illustrative", lang, source=e.source)
     shipped = _shipped_program(kind)
     if shipped is None:
-        return f"not checked: scenarios/{kind}.yaml has no program {kind}"
-    changed = [f"{key} {program.get(key)!r} (checked: {shipped[key]!r})" for key in EFFECT_KEYS
+        return text("evidence.no_program", lang, kind=kind)
+    changed = [f"{key} {program.get(key)!r} ({text('evidence.checked_value', lang)}: "
+               f"{shipped[key]!r})" for key in EFFECT_KEYS
                if key in shipped and program.get(key) != shipped[key]]
     if changed:
-        return "not checked: changed from the evaluated program: " + ", ".join(changed)
-    what = ("checked: its virtual evaluation is within the published "
-            if e.status == CHECKED else "direction only: its virtual evaluation is below zero; "
-            "published ")
-    return (f"{what}{_range(e.low, e.high)} ({e.published}; {e.source}); vpsim-evaluate "
-            f"{kind}, configs/CALIBRATION.md")
+        return text("evidence.changed", lang, changes=", ".join(changed))
+    key = "evidence.checked" if e.status == CHECKED else "evidence.direction"
+    return text(key, lang, range=_range(e.low, e.high, lang),
+                published=text(f"published.{kind}", lang), source=e.source, kind=kind)
 
 
-def program_evidence(sweep_dir: Path, done: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+def program_evidence(sweep_dir: Path, done: pd.DataFrame,
+                     lang: str = "en") -> list[tuple[str, str, str, str]]:
     """(scenario, program, kind, evidence) for each program of each scenario, read from the
     first complete run of the scenario (its resolved config)."""
     rows = []
@@ -226,176 +241,217 @@ def program_evidence(sweep_dir: Path, done: pd.DataFrame) -> list[tuple[str, str
             continue
         for name, program in sorted(programs.items()):
             kind = (program or {}).get("kind", "")
-            rows.append((str(scenario), name, kind, evidence_of(kind, program or {})))
+            rows.append((str(scenario), name, kind, evidence_of(kind, program or {}, lang)))
     return rows
 
 
-def interval_note(done: pd.DataFrame) -> str:
+def interval_note(done: pd.DataFrame, lang: str = "en") -> str:
     """Which kind of interval the report shows: what its replicates differ by."""
     labels = (sorted(done["uncertainty"].dropna().unique()) if "uncertainty" in done else [])
     labels = labels or ["chance"]
     if len(labels) > 1:
-        return ("**Intervals** mix runs that drew different things (" + "; ".join(
-            f"`{x}`" for x in labels) + "): read each scenario's with care.")
+        return text("report.intervals_mixed", lang,
+                    labels="; ".join(f"`{x}`" for x in labels))
     if labels[0] == "chance":
-        return ("**Intervals** cover chance only: replicates differ by seed, every parameter "
-                "at its default and one structure. Parameter and structural uncertainty: "
-                "`uncertainty.parameters=true uncertainty.structure=true`.")
-    return (f"**Intervals** cover {labels[0]}: each replicate (seed) drew these, the same for "
-            "every scenario of that seed, so differences stay paired.")
+        return text("report.intervals_chance", lang)
+    return text("report.intervals_drawn", lang, label=labels[0])
 
 
-def _fmt(x: float) -> str:
+def _fmt(x: float, lang: str = "en") -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
+        return text("common.not_available", lang)
     if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.3g}"
+        return number(x, lang, ",.0f")
+    return number(x, lang, ".3g")
 
 
-def _cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _cell(value) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _row(*cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _header(lang: str, *keys: str) -> list[str]:
+    return [_row(*(text(k, lang) for k in keys)), "|" + "---|" * len(keys)]
 
 
 def report_markdown(df: pd.DataFrame, sweep_dir: Path, figures_dir: Path | None = None,
-                    notes: list[str] = ()) -> str:
+                    notes: list[str] = (), lang: str = "en") -> str:
     done = df[df.status == "complete"]
     failed = df[df.status != "complete"]
-    counts = ", ".join(f"{int((df.status == s).sum())} {s}" for s in
-                       ("failed", "damaged", "incomplete") if s != "damaged"
+    counts = ", ".join(text("report.count", lang, n=int((df.status == s).sum()),
+                            status=text(f"status.{s}", lang))
+                       for s in ("failed", "damaged", "incomplete") if s != "damaged"
                        or (df.status == s).any())
-    lines = [f"# vpsim sweep report: `{sweep_dir}`", "",
-             f"{len(df)} runs: {len(done)} complete, {counts}.", ""]
+    lines = [text("report.title", lang, sweep=sweep_dir), "",
+             text("report.runs", lang, n=len(df), complete=len(done), counts=counts), ""]
     if len(failed):
-        lines += ["## Runs that did not complete", "",
-                  "Not used below. failed: the latest attempt failed; damaged: its files no "
-                  "longer match the `complete.json` written with them; incomplete: killed, "
-                  "still running, or written by an older vpsim. Run the sweep again to redo "
-                  "them.", "", "| run | status | why |", "|---|---|---|"]
-        lines += [f"| {_cell(r.run_dir)} | {r.status} | {_cell(r.error)} |"
+        lines += [text("report.not_complete_heading", lang), "",
+                  text("report.not_complete_text", lang), "",
+                  *_header(lang, "column.run", "column.status", "column.why")]
+        lines += [_row(_cell(r.run_dir), text(f"status.{r.status}", lang), _cell(r.error))
                   for r in failed.itertuples()]
         lines.append("")
-    scenarios = sorted(done.scenario.dropna().unique(), key=lambda s: (s != "baseline", s)) \
-        if "scenario" in done else []
+    places = places_of(done)
     repeated = repeated_seeds(done)
     if repeated:
-        lines += ["Some scenario has more than one complete run with the same seed: the sweep "
-                  "varies more than scenario and seed. Means are over all of a scenario's "
-                  "runs; no difference is paired by seed.", ""]
+        lines += [text("report.repeated_seeds", lang), ""]
     lines += [f"{note}" for note in notes] + ([""] if notes else [])
-    lines += [interval_note(done), ""]
-    evidence = program_evidence(sweep_dir, done)
+    lines += [interval_note(done, lang), ""]
+    evidence = program_evidence(sweep_dir, done, lang)
     if evidence:
-        lines += ["## Is each program's effect checked against its evaluation?", "",
-                  "Checked: the program, as run here, is the one whose study design was run "
-                  "inside the model (a lottery, matched or randomised communities) and gave "
-                  "the published effect on the study's own outcome (`city`, seeds 0-4, a slow "
-                  "test). Direction only: only the sign is sourced. Illustrative: no published "
-                  "effect; read its results as a what-if.", "",
-                  "| scenario | program | kind | evidence |", "|---|---|---|---|"]
-        lines += [f"| {sc} | {name} | {kind} | {_cell(text)} |"
-                  for sc, name, kind, text in evidence]
+        lines += [text("report.evidence_heading", lang), "", text("report.evidence_text", lang),
+                  "", *_header(lang, "column.scenario", "column.program", "column.kind",
+                               "column.evidence")]
+        lines += [_row(sc, name, kind, _cell(t)) for sc, name, kind, t in evidence]
         lines.append("")
+    if len(places) > 1:
+        lines += places_section(done, places, lang)
+        for place in places:
+            lines += [text("report.place_heading", lang, place=place), ""]
+            lines += _scenario_sections(done[done.population == place], repeated, "###", lang)
+        lines += [text("report.places_figures", lang), ""]
+    else:
+        lines += _scenario_sections(done, repeated, "##", lang)
+    figures = [f for f in FIGURES if (Path(figures_dir or sweep_dir) / f).exists()]
+    if figures:
+        lines += [text("report.figures_heading", lang), ""] + [f"![{f}]({f})" for f in figures]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _scenarios(done: pd.DataFrame) -> list[str]:
+    return (sorted(done.scenario.dropna().unique(), key=lambda s: (s != "baseline", s))
+            if "scenario" in done else [])
+
+
+def _scenario_sections(done: pd.DataFrame, repeated: bool, h: str, lang: str) -> list[str]:
+    """Each outcome's table, costs per event averted and the benefit-cost table, of the runs
+    of one place (or of a sweep that does not vary the place)."""
+    lines: list[str] = []
+    scenarios = _scenarios(done)
     has_baseline = "baseline" in scenarios and not repeated
     cost_money = (", ".join(sorted(done["cost_money"].dropna().unique())) if "cost_money" in done
-                  else "as each unit cost's source states it").removeprefix("USD ")
-    for outcome, title in REPORT_OUTCOMES:
+                  else text("report.money_as_stated", lang)).removeprefix("USD ")
+    for outcome in REPORT_OUTCOMES:
         if outcome not in done:
             continue
-        title = title.format(cost_money=cost_money)
-        lines += [f"## {title}", "", "Mean over seeds with a 95% interval"
-                  + ("; difference from baseline paired by seed (common random numbers)."
-                     if has_baseline else "."), "",
-                  "| scenario | runs | mean | 95% interval | vs baseline | 95% interval |",
-                  "|---|---|---|---|---|---|"]
+        title = text(f"outcome.{outcome}", lang, cost_money=cost_money)
+        lines += [f"{h} {title}", "", text("report.mean_over_seeds", lang)
+                  + (text("report.paired_by_seed", lang) if has_baseline else "."), "",
+                  *_header(lang, "column.scenario", "column.runs", "column.mean",
+                           "column.interval", "column.vs_baseline", "column.interval")]
         for scenario in scenarios:
             values = done[done.scenario == scenario][outcome]
             m, lo, hi = mean_interval(values.tolist())
             if has_baseline and scenario != "baseline":
                 d, dlo, dhi, _ = paired_difference(done, outcome, scenario)
-                diff = (_fmt(d), f"[{_fmt(dlo)}, {_fmt(dhi)}]")
+                diff = (_fmt(d, lang), f"[{_fmt(dlo, lang)}, {_fmt(dhi, lang)}]")
             else:
                 diff = ("", "")
-            lines.append(f"| {scenario} | {len(values)} | {_fmt(m)} | [{_fmt(lo)}, {_fmt(hi)}] "
-                         f"| {diff[0]} | {diff[1]} |")
+            lines.append(_row(scenario, len(values), _fmt(m, lang),
+                              f"[{_fmt(lo, lang)}, {_fmt(hi, lang)}]", *diff))
         lines.append("")
     if has_baseline and "cost_total_marginal" in done:
-        lines += ["## Cost per violent incident and per homicide averted", "",
-                  "Extra cost (programs + police + incarceration) against baseline, paired by "
-                  f"seed, per event averted (USD, {cost_money}); 95% bootstrap interval over "
-                  "seeds. Prisons at their "
-                  "marginal cost (what a prisoner more or fewer changes soon: "
-                  "justice.marginal_share_of_prison_cost of the average) and, in the last "
-                  "column, at their average cost (the long run, when housing units close with "
-                  "their staff). n/a: nothing averted (the scenario costs more and does no "
-                  "better).", "",
-                  "| scenario | incidents averted | USD per incident averted | 95% interval "
-                  "| homicides averted | USD per homicide averted | 95% interval "
-                  "| USD per incident averted, prisons at average cost |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [f"{h} {text('report.cost_per_averted_heading', lang)}", "",
+                  text("report.cost_per_averted_text", lang, cost_money=cost_money), "",
+                  *_header(lang, "column.scenario", "column.incidents_averted",
+                           "column.usd_per_incident", "column.interval",
+                           "column.homicides_averted", "column.usd_per_homicide",
+                           "column.interval", "column.usd_per_incident_average")]
         for scenario in scenarios:
             if scenario == "baseline":
                 continue
             v, vlo, vhi, vn = cost_per_averted(done, scenario,
                                                "violent_incidents_per_100k_per_year")
-            h, hlo, hhi, hn = cost_per_averted(done, scenario, "homicides_per_100k_per_year")
+            hm, hlo, hhi, hn = cost_per_averted(done, scenario, "homicides_per_100k_per_year")
             va, valo, vahi, _ = cost_per_averted(done, scenario,
                                                  "violent_incidents_per_100k_per_year",
                                                  cost="cost_total")
-            lines.append(f"| {scenario} | {_fmt(vn)} | {_fmt(v)} | [{_fmt(vlo)}, {_fmt(vhi)}] "
-                         f"| {_fmt(hn)} | {_fmt(h)} | [{_fmt(hlo)}, {_fmt(hhi)}] "
-                         f"| {_fmt(va)} [{_fmt(valo)}, {_fmt(vahi)}] |")
+            f = functools.partial(_fmt, lang=lang)
+            lines.append(_row(scenario, f(vn), f(v), f"[{f(vlo)}, {f(vhi)}]", f(hn), f(hm),
+                              f"[{f(hlo)}, {f(hhi)}]", f"{f(va)} [{f(valo)}, {f(vahi)}]"))
         lines.append("")
     if has_baseline and "pv_victims" in done:
-        lines += benefit_cost_section(done, scenarios)
-    figures = [f for f in FIGURES if (Path(figures_dir or sweep_dir) / f).exists()]
-    if figures:
-        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
-    return "\n".join(lines)
+        lines += benefit_cost_section(done, scenarios, h, lang)
+    return lines
 
 
-def _interval(m: tuple, scale: float = 1.0, digits: int = 1, percent: bool = False) -> str:
+PLACE_OUTCOMES = (  # the comparison of places: as national statistics count them
+    ("homicides_per_100k_all_ages_per_year", ",.1f"),
+    ("incarcerated_per_100k_all_ages", ",.0f"),
+    ("pretrial_share_of_prisoners", ".0%"),
+    ("violent_incidents_per_100k_per_year", ",.0f"),
+)
+
+
+def places_section(done: pd.DataFrame, places: list[str], lang: str = "en") -> list[str]:
+    """One table comparing the places: each scenario's levels (mean and 95% interval) and, for
+    a scenario that is not the baseline, its change in violent incidents and its net present
+    value against the place's own baseline, paired by seed."""
+    lines = [text("report.places_heading", lang), "", text("report.places_text", lang), "",
+             *_header(lang, "column.place", "column.scenario", "column.runs",
+                      *(f"outcome.{k}" for k, _ in PLACE_OUTCOMES),
+                      "column.violence_vs_baseline", "column.npv_millions")]
+    for place in places:
+        runs = done[done.population == place]
+        repeated = repeated_seeds(runs)
+        for scenario in _scenarios(runs):
+            mine = runs[runs.scenario == scenario]
+            cells = []
+            for key, spec in PLACE_OUTCOMES:
+                m = mean_interval(mine[key].tolist()) if key in mine else (math.nan,) * 3
+                cells.append(_interval(m, lang=lang, spec=spec))
+            change = npv = ""
+            if scenario != "baseline" and "baseline" in set(runs.scenario) and not repeated:
+                d = paired_difference(runs, "violent_incidents_per_100k_per_year", scenario)
+                base = float(runs[runs.scenario == "baseline"][
+                    "violent_incidents_per_100k_per_year"].mean())
+                change = _interval(tuple(x / base for x in d[:3]), lang=lang, spec=".0%")
+                if "pv_victims" in runs:
+                    bc = benefit_cost(runs, scenario)
+                    npv = _interval(bc["net_present_value"], 1e-6, lang=lang, spec=",.1f")
+            lines.append(_row(place, scenario, len(mine), *cells, change, npv))
+    return lines + [""]
+
+
+def _interval(m: tuple, scale: float = 1.0, digits: int = 1, percent: bool = False,
+              lang: str = "en", spec: str | None = None) -> str:
     point, lo, hi = (x * scale for x in m)
-    if percent:
-        return ("n/a" if math.isnan(point) else
-                f"{point:.0%} [{lo:.0%}, {hi:.0%}]" if not math.isnan(lo) else f"{point:.0%}")
+    spec = spec or (".0%" if percent else f",.{digits}f")
     if math.isnan(point):
-        return "n/a"
-    text = f"{point:,.{digits}f}"
-    return text + (f" [{lo:,.{digits}f}, {hi:,.{digits}f}]" if not math.isnan(lo) else "")
+        return text("common.not_available", lang)
+    out = number(point, lang, spec)
+    return out + (f" [{number(lo, lang, spec)}, {number(hi, lang, spec)}]"
+                  if not math.isnan(lo) else "")
 
 
-def benefit_cost_section(done: pd.DataFrame, scenarios: list[str]) -> list[str]:
+def benefit_cost_section(done: pd.DataFrame, scenarios: list[str], h: str = "##",
+                         lang: str = "en") -> list[str]:
     """The WSIPP-style table: benefits by perspective, costs, net present value, benefit per
     dollar and the chance that benefits exceed costs, against the baseline of each seed."""
     money = ", ".join(sorted(done["money"].dropna().unique())) if "money" in done else "USD"
     years = ", ".join(str(int(y)) for y in sorted(done["years"].dropna().unique()))
-    lines = ["## Benefit-cost against baseline", "",
-             f"Present values in millions ({money}), over the policy period ({years} years), "
-             "against the baseline run of the same seed. Benefits: to taxpayers, justice costs "
-             "saved (arrests, prisons at their marginal cost, supervision); to victims, the harm "
-             "of the offences averted (McCollister, French & Fang 2010, with pain, suffering and "
-             "quality of life unless `costs.intangible=false`; non-fatal violence at the NCVS "
-             "2012 mix, simple assault unpriced). Costs: programs and police added. Means with "
-             "95% intervals over seeds; benefit per dollar: mean benefits over mean costs (95% "
-             "bootstrap interval); chance benefits exceed costs: the share of seeds (of seed "
-             "and parameter draws when the sweep draws them) with a positive net present value "
-             "(95% Wilson interval). Unit costs and their sources: `vpsim-params --section "
-             "costs` and configs/PARAMETERS.md.", "",
-             "| scenario | seeds | to taxpayers | to victims | benefits | costs "
-             "| net present value | benefit per dollar | chance benefits exceed costs |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [f"{h} {text('report.benefit_cost_heading', lang)}", "",
+             text("report.benefit_cost_text", lang, money=money, years=years), "",
+             *_header(lang, "column.scenario", "column.seeds", "column.to_taxpayers",
+                      "column.to_victims", "column.benefits", "column.costs",
+                      "column.net_present_value", "column.benefit_per_dollar",
+                      "column.chance_benefits_exceed_costs")]
     for scenario in scenarios:
         if scenario == "baseline":
             continue
         bc = benefit_cost(done, scenario)
         m = 1e-6
-        lines.append(
-            f"| {scenario} | {bc['pairs']} | {_interval(bc['taxpayers'], m)} "
-            f"| {_interval(bc['victims'], m)} | {_interval(bc['benefits'], m)} "
-            f"| {_interval(bc['costs'], m)} | {_interval(bc['net_present_value'], m)} "
-            f"| {_interval(bc['benefit_per_dollar'], digits=2)} "
-            f"| {_interval(bc['chance_benefits_exceed_costs'], percent=True)} |")
+        lines.append(_row(
+            scenario, bc["pairs"], _interval(bc["taxpayers"], m, lang=lang),
+            _interval(bc["victims"], m, lang=lang), _interval(bc["benefits"], m, lang=lang),
+            _interval(bc["costs"], m, lang=lang),
+            _interval(bc["net_present_value"], m, lang=lang),
+            _interval(bc["benefit_per_dollar"], digits=2, lang=lang),
+            _interval(bc["chance_benefits_exceed_costs"], percent=True, lang=lang)))
     return lines + [""]
 
 
@@ -429,7 +485,7 @@ def remove_stale_staging(sweep_dir: Path) -> None:
     remove_stale_temporary_files(sweep_dir)
 
 
-def write_report(sweep_dir: Path) -> tuple[Path, Path]:
+def write_report(sweep_dir: Path, lang: str = "en") -> tuple[Path, Path]:
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"{sweep_dir}: no such sweep directory")
@@ -443,7 +499,7 @@ def write_report(sweep_dir: Path) -> tuple[Path, Path]:
         write_parquet(staging / TABLE, df)
         done = df[df.status == "complete"]
         notes: list[str] = []
-        if len(done):
+        if len(done) and len(places_of(done)) <= 1:  # figures of several places would mix them
             if ("baseline" in set(done.scenario) and done.scenario.nunique() > 1
                     and not repeated_seeds(done)):
                 _draw(plots.forest_plot, done, staging / "forest_plot.png", notes=notes)
@@ -457,7 +513,7 @@ def write_report(sweep_dir: Path) -> tuple[Path, Path]:
             _draw(plots.by_sex_and_age, done, staging / "by_sex_and_age.png", notes=notes)
             _draw(plots.by_community, done, staging / "by_community.png", notes=notes)
         with atomic_path(staging / REPORT) as tmp:
-            tmp.write_text(report_markdown(df, sweep_dir, staging, notes))
+            tmp.write_text(report_markdown(df, sweep_dir, staging, notes, lang), encoding="utf-8")
         _swap_in(staging, sweep_dir)
     except OSError as error:
         if is_disk_full(error):  # named where it was going: the staging folder is gone
@@ -520,9 +576,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="vpsim-report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sweep_dir", type=Path, help="a multirun folder, e.g. multirun/sweep")
+    parser.add_argument("--lang", default="en", choices=LANGUAGES,
+                        help="the report's language (default en)")
     args = parser.parse_args(argv)
     try:
-        table, report = write_report(args.sweep_dir)
+        table, report = write_report(args.sweep_dir, args.lang)
     except DiskFullError as error:
         print(f"vpsim-report: {error}", file=sys.stderr)
         sys.exit(1)

@@ -33,7 +33,8 @@ TIMESERIES = "timeseries.parquet"
 CONFIG = "config.yaml"
 FAILURE = "failure.json"
 COMPLETE = "complete.json"
-NOT_HASHED = ("progress", "figures", "sweep_name", "threads")  # do not change what a run computes
+# keys that do not change what a run computes
+NOT_HASHED = ("progress", "figures", "sweep_name", "threads", "report")
 
 
 def config_hash(resolved: dict) -> str:

@@ -35,10 +35,20 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    yield from serve(tmp_path_factory, "en")
+
+
+@pytest.fixture(scope="module")
+def server_es(tmp_path_factory):
+    yield from serve(tmp_path_factory, "es")
+
+
+def serve(tmp_path_factory, lang: str):
     port = free_port()
     log = (tmp_path_factory.mktemp("app") / "server.log").open("w")
-    process = subprocess.Popen([PYTHON, "-m", "sim.app.cli", "--port", str(port)], cwd=REPO,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen([PYTHON, "-m", "sim.app.cli", "--port", str(port), "--lang",
+                                lang], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 90
     try:
@@ -118,5 +128,44 @@ def test_page_loads_a_program_switches_on_and_the_series_move(server, tmp_path):
             assert screenshot.stat().st_size > 10_000
             print(f"page ready in {loaded:.1f} s; {per_week * 1e3:.0f} ms per week stepped "
                   f"and drawn in the browser; screenshot {screenshot}")
+        finally:
+            browser.close()
+
+
+def test_the_page_in_spanish(server_es):
+    """`vpsim-app --lang es`: the page's own words and numbers in Spanish (Mesa's buttons,
+    Step and Reset, are Mesa's)."""
+    from sim.app import classroom
+    from sim.i18n import number
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(server_es)
+            step = page.get_by_role("button", name="Step", exact=True)
+            step.wait_for(timeout=60_000)
+            assert page.get_by_text("Presupuesto anual previsto: 0 USD").is_visible()
+            assert page.get_by_text("Planned budget").count() == 0
+            page.get_by_role("checkbox", name="Empleo para la reinserción").check(force=True)
+            settings = {"population": "small", "reentry_employment": True,
+                        "reentry_employment_size": next(
+                            lv.default_size for lv in classroom.levers()
+                            if lv.kind == "reentry_employment")}
+            _, total = classroom.budget(settings)
+            amount = number(total, "es")
+            assert "." in amount  # thousands grouped the Spanish way: 123.456
+            page.get_by_text(f"Presupuesto anual previsto: {amount} USD").wait_for(
+                timeout=10_000)
+            page.get_by_role("button", name="Reset", exact=True).click()
+            page.get_by_text(re.compile(r"^Time: 0")).wait_for(timeout=30_000)
+            step.click()
+            page.get_by_text(re.compile(r"^Time: 5(\.0)?$")).wait_for(timeout=30_000)
+            status = page.locator(".vpsim-text").filter(
+                has_text="desde el inicio de la política")
+            status.wait_for(timeout=30_000)
+            words = status.inner_text()
+            assert "Semana 5" in words and "costo de los programas" in words
+            assert "Valor presente neto hasta ahora" in words
         finally:
             browser.close()

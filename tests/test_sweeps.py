@@ -399,3 +399,53 @@ def test_a_program_changed_from_its_evaluated_values_is_not_called_checked():
         "prison_rehabilitation")).startswith("direction only: ")
     assert report.evidence_of("community_participation", report._shipped_program(
         "community_participation")).startswith("illustrative: ")
+
+
+def test_the_report_in_spanish_has_spanish_words_and_numbers(sweep):
+    from sim.i18n import number
+
+    _, sweep_dir, _ = sweep
+    df = pd.read_parquet(sweep_dir / "sweep.parquet")
+    text = report.report_markdown(df, sweep_dir, lang="es")
+    assert text.startswith("# Informe del barrido de vpsim")
+    assert "## Beneficio-costo frente a la línea de base" in text
+    for english in ("Mean over seeds", "Benefit-cost", "runs:", "net present value"):
+        assert english not in text
+    done = df[df.status == "complete"]
+    bc = report.benefit_cost(done, "cbt_youth")
+    table = text.split("## Beneficio-costo frente a la línea de base")[1].split("\n## ")[0]
+    (row,) = [line for line in table.splitlines() if line.startswith("| cbt_youth |")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[6].startswith(number(bc["net_present_value"][0] / 1e6, "es", ",.1f"))
+    m = done[done.scenario == "baseline"]["violent_incidents_per_100k_per_year"].mean()
+    assert f"| baseline | 3 | {number(m, 'es', ',.0f')} |" in text
+
+
+def test_a_sweep_of_places_compares_each_place_with_its_own_baseline(sweep):
+    """Two places whose every outcome differs by a factor of 2: each place's differences are
+    taken against its own baseline (so the second's are twice the first's, and the relative
+    change the same), never across places."""
+    _, sweep_dir, _ = sweep
+    df = pd.read_parquet(sweep_dir / "sweep.parquet")
+    a = df.assign(population="a")
+    b = df.assign(population="b")
+    numeric = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])
+               and not c.startswith("drawn.")]
+    b[numeric] = b[numeric] * 2
+    both = report.against_baseline(pd.concat([a, b], ignore_index=True))
+    text = report.report_markdown(both, sweep_dir)
+    assert "## Places compared" in text and "\n## a\n" in text and "\n## b\n" in text
+    assert "no difference is paired" not in text
+    rows = {}
+    for line in text.split("## Places compared")[1].split("\n## ")[0].splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) > 2 and cells[1] == "cbt_youth":
+            rows[cells[0]] = cells
+    change_a, change_b = rows["a"][-2], rows["b"][-2]
+    assert change_a == change_b and change_a.endswith("]")
+    npv_a = float(rows["a"][-1].split()[0].replace(",", ""))
+    npv_b = float(rows["b"][-1].split()[0].replace(",", ""))
+    assert npv_b == pytest.approx(2 * npv_a, abs=0.1)
+    vs = both[both.scenario == "cbt_youth"].groupby("population")[
+        "vs_baseline.net_present_value"].mean()
+    assert vs["b"] == pytest.approx(2 * vs["a"])

@@ -213,14 +213,15 @@ def justice_counts(model: ViolencePreventionModel) -> tuple[np.ndarray, np.ndarr
 
 
 def budget(settings: dict) -> tuple[list[tuple[str, float | None]], float]:
-    """Planned cost a year of each switched-on program, and the total (known costs)."""
+    """Planned cost a year of each switched-on program (by kind), and the total (known
+    costs)."""
     population = profile(settings["population"])
     rows = []
     for lever in levers():
         if settings.get(lever.kind):
             program = sized_program(lever.kind, settings.get(f"{lever.kind}_size", 0)
                                     if lever.unit else 0, population)
-            rows.append((lever.label, planned_cost_per_year(program, population)))
+            rows.append((lever.kind, planned_cost_per_year(program, population)))
     return rows, sum(cost for _, cost in rows if cost is not None)
 
 

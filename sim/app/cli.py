@@ -24,6 +24,8 @@ import socket
 import sys
 from pathlib import Path
 
+from sim.i18n import LANGUAGES
+
 APP = Path(__file__).resolve().parent / "page.py"
 
 
@@ -96,6 +98,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, default=8765, help="port to serve on (default 8765)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--lang", default=LANGUAGES[0], choices=LANGUAGES,
+                   help="the page's language: en (English, default) or es (Spanish)")
     return p
 
 
@@ -132,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"vpsim-app: Solara's front-end files are not in {app_assets.cache_dir()}: the "
               "page loads them from the internet (offline: run python -m sim.app.assets "
               "first)", file=sys.stderr)
+    os.environ["VPSIM_LANG"] = args.lang  # read by the page when Solara imports it
     print(f"vpsim-app: serving http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
     serve(args.host, args.port)
 

@@ -9,6 +9,7 @@ read-out follows the sliders as they move.
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -43,15 +44,23 @@ from sim.app.classroom import (  # noqa: E402
     scenario_names,
 )
 from sim.codes import HOMICIDES, VIOLENT_OFFENCES  # noqa: E402
+from sim.i18n import check_language, number, text  # noqa: E402
 from sim.outcomes import summary  # noqa: E402
 from sim.report import report_markdown, run_comparison  # noqa: E402
 
 # Served on plain http on purpose (127.0.0.1): Solara's note about https cookies is noise here.
 warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
 
-SHORT_UNITS = {"places per 10,000 residents": "places per 10k",
-               "% of the eligible enrolled": "% of eligible",
-               "% of communities, most violent first": "% of communities"}  # slider labels
+LANG = check_language(os.environ.get("VPSIM_LANG", "en"), "--lang")
+"""The page's language (`vpsim-app --lang es` sets VPSIM_LANG); its words: sim/locales, page.*"""
+
+
+def t(key: str, **fields) -> str:
+    return text(f"page.{key}", LANG, **fields)
+
+
+def n(x, spec: str = ",.0f") -> str:
+    return number(x, LANG, spec)
 
 
 # -- live views ------------------------------------------------------------------------------
@@ -90,19 +99,18 @@ def CommunityMap(model: ClassroomModel):
     xs, ys = zip(*drawer.pos.values())
     ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)  # whole squares, not the drawer's tight frame
     ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
-    ax.set_title("Communities: recent violence (colour); in prison / released in the last "
-                 "year (numbers)", fontsize=8)
+    ax.set_title(t("map_title"), fontsize=8)
     fig = ax.get_figure()
     fig.set_size_inches(5.5, 3.3)
     fig.colorbar(plt.cm.ScalarMappable(Normalize(0, model.violence_colour_max),
                                        VIOLENCE_COLOURS), ax=ax, shrink=0.7,
-                 label="violent incidents per 1,000 a year")
+                 label=t("map_colour"))
     return solara.FigureMatplotlib(fig, format="png", bbox_inches="tight")
 
 
 def _titled(title: str, ylabel: str):
     def post_process(ax):
-        ax.set_title(f"{title}\n(by week since the policy started)", fontsize=9)
+        ax.set_title(f"{title}\n{t('by_week')}", fontsize=9)
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=7, loc="lower left")
@@ -117,14 +125,11 @@ def _plot(measure: str, colour: str, title: str, ylabel: str):
 
 
 LIVE_PLOTS = [
-    _plot("violence", plots.PALETTE["violence"], "Violence (13-week mean)",
-          "violent incidents\nper 100,000 a year"),
-    _plot("homicides", plots.PALETTE["homicide"], "Homicides since the policy started",
-          "homicides"),
-    _plot("incarcerated", plots.PALETTE["incarceration"], "Incarceration",
-          "in prison per 100,000"),
-    _plot("re-arrests", "#2874a6", "Re-arrests after release (last 13 weeks)",
-          "first arrests\nafter a release"),
+    _plot("violence", plots.PALETTE["violence"], t("plot_violence"), t("plot_violence_y")),
+    _plot("homicides", plots.PALETTE["homicide"], t("plot_homicides"), t("plot_homicides_y")),
+    _plot("incarcerated", plots.PALETTE["incarceration"], t("plot_incarceration"),
+          t("plot_incarceration_y")),
+    _plot("re-arrests", "#2874a6", t("plot_rearrests"), t("plot_rearrests_y")),
 ]
 
 
@@ -136,39 +141,36 @@ def Prose(markdown_text: str):
 
 
 def _money(x: float | None) -> str:
-    return "n/a" if x is None else f"${x:,.0f}"
+    return text("common.not_available", LANG) if x is None else t("money", amount=n(x))
+
+
+def _signed(x: float) -> str:
+    return ("+" if x >= 0 else "") + n(x)
 
 
 def RunStatus(model: ClassroomModel):
     weeks = model.weeks_since_start
+    pop = model.config.population
     if weeks <= 0:
-        return Prose(
-            f"**{model.config.population.name}**: {model.config.population.size:,} residents, "
-            f"seed {model.config.seed}, after {model.config.burn_in_years} years of burn-in. "
-            "Press Step or ▶ to start the policy.")
+        return Prose(t("status_before", place=pop.name, residents=n(pop.size),
+                       seed=model.config.seed, years=model.config.burn_in_years))
     both = [summary(m) for m in (model, model.baseline)]
     policy, base = both
     lines = [
-        f"**Week {weeks}** of {model.total_weeks - model.burn_in_weeks} since the policy "
-        f"started ({model.config.population.name}, seed {model.config.seed}).", "",
-        "| since the start | this policy | baseline | difference |", "|---|---|---|---|"]
+        t("status_week", week=weeks, weeks=model.total_weeks - model.burn_in_weeks,
+          place=pop.name, seed=model.config.seed), "",
+        "| " + " | ".join(t(f"status_{c}") for c in ("since", "policy", "baseline",
+                                                    "difference")) + " |", "|---|---|---|---|"]
     h = [m.history[m.burn_in_weeks:m.week].astype(np.int64) for m in (model, model.baseline)]
-    for label, stat in (("violent incidents", VIOLENT_OFFENCES), ("homicides", HOMICIDES)):
+    for key, stat in (("violent_incidents", VIOLENT_OFFENCES), ("homicides", HOMICIDES)):
         a, b = (int(x[:, stat].sum()) for x in h)
-        lines.append(f"| {label} | {a:,} | {b:,} | {a - b:+,} |")
-    for label, key in (("program cost", "cost_programs"),
-                       ("incarceration cost, marginal", "cost_incarceration_marginal"),
-                       ("incarceration cost, average", "cost_incarceration"),
-                       ("total cost (prisons at marginal cost)", "cost_total_marginal")):
+        lines.append(f"| {t('row_' + key)} | {n(a)} | {n(b)} | {_signed(a - b)} |")
+    for key in ("cost_programs", "cost_incarceration_marginal", "cost_incarceration",
+                "cost_total_marginal", "pv_victims", "pv_justice"):
         a, b = policy[key], base[key]
-        lines.append(f"| {label} | {_money(a)} | {_money(b)} | {a - b:+,.0f} |")
-    for label, key in (("harm to victims, present value", "pv_victims"),
-                       ("justice costs, present value", "pv_justice")):
-        a, b = policy[key], base[key]
-        lines.append(f"| {label} | {_money(a)} | {_money(b)} | {a - b:+,.0f} |")
+        lines.append(f"| {t('row_' + key)} | {_money(a)} | {_money(b)} | {_signed(a - b)} |")
     npv = against(policy, base)["net_present_value"]
-    lines += ["", f"**Net present value so far: {_money(npv)}** (harm averted and justice "
-              f"costs saved, less the extra spending; {policy['money']})."]
+    lines += ["", t("npv_so_far", npv=_money(npv), money=policy["money"])]
     return Prose("\n".join(lines))
 
 
@@ -196,7 +198,7 @@ def by_sex_and_age_png(model: ClassroomModel) -> bytes:
 
 def BySexAndAge(model: ClassroomModel):
     if model.weeks_since_start <= 0:
-        return solara.Text("Outcomes by sex and age band appear once the policy runs.")
+        return solara.Text(t("by_sex_waiting"))
     return solara.Image(by_sex_and_age_png(model), width="100%")
 
 
@@ -204,8 +206,8 @@ def BySexAndAge(model: ClassroomModel):
 
 def compare_report(runs: pd.DataFrame) -> str:
     """The planners' comparison tables (`vpsim-report`), without the sweep's title."""
-    text = report_markdown(runs, Path("compare panel"))
-    return text.split("\n", 2)[2]
+    report = report_markdown(runs, Path("compare panel"), lang=LANG)
+    return report.split("\n", 2)[2]
 
 
 def compare_figures(runs: pd.DataFrame) -> list[bytes]:
@@ -227,11 +229,11 @@ def plan_for_page(budget: float, population: str, seed: int,
     years = {k: int(v) for k, v in (o.split("=", 1) for o in overrides)
              if k in ("years", "burn_in_years")}
     cfg = PlanConfig(budget=budget, population=population, seeds=4, candidates=6, rounds=2,
-                     frontier=[0.5, 1.0, 2.0], seed=seed, **years)
+                     frontier=[0.5, 1.0, 2.0], seed=seed, lang=LANG, **years)
     with tempfile.TemporaryDirectory() as tmp:
         make_plan(cfg, Path(tmp), progress=lambda _: None)
-        text = (Path(tmp) / "plan.md").read_text().split("\n", 2)[2]
-        return text.replace("![frontier](frontier.png)", ""), (Path(tmp) / "frontier.png"
+        plan = (Path(tmp) / "plan.md").read_text(encoding="utf-8").split("\n", 2)[2]
+        return plan.replace("![frontier](frontier.png)", ""), (Path(tmp) / "frontier.png"
                                                                ).read_bytes()
 
 
@@ -257,47 +259,40 @@ def comparison(scenarios: list[str], replicates: int, population: str, seed: int
 def ComparePanel(model: ClassroomModel):
     population, seed = model.config.population.name, model.config.seed
     with solara.Column() as panel:
-        Prose(
-            f"### Compare scenarios\nEach scenario file of `scenarios/` runs {population!r} "
-            f"with seeds {seed}, {seed + 1}, ... (the same seeds for every scenario: paired "
-            "differences). Scenario files are sized for the city; here places scale with "
-            "residents and covered communities with the number of communities. `baseline` "
-            "is added when missing: differences are taken from it.")
-        solara.SelectMultiple("Scenarios", values=compare_choice,
+        Prose(t("compare_text", place=population, seed=seed, next=seed + 1))
+        solara.SelectMultiple(t("compare_scenarios"), values=compare_choice,
                               all_values=list(scenario_names()))
-        solara.SliderInt("Replicates (seeds) per scenario", value=compare_replicates, min=2,
-                         max=20)
+        solara.SliderInt(t("compare_replicates"), value=compare_replicates, min=2, max=20)
         chosen = list(dict.fromkeys(["baseline", *compare_choice.value]))
-        solara.Button("Run comparison", color="primary",
+        solara.Button(t("compare_run"), color="primary",
                       disabled=comparison.pending or len(chosen) < 2,
                       on_click=lambda: comparison(chosen, compare_replicates.value, population,
                                                   seed))
         if comparison.pending:
             solara.ProgressLinear(comparison.progress or True)
-            solara.Text(f"running {len(chosen)} scenarios x {compare_replicates.value} seeds ...")
+            solara.Text(t("compare_running", scenarios=len(chosen),
+                          seeds=compare_replicates.value))
         elif comparison.error:
-            solara.Error(f"comparison failed: {comparison.exception}")
+            solara.Error(t("compare_failed", error=comparison.exception))
         elif comparison.finished and comparison.value:
-            text, figures = comparison.value
+            report, figures = comparison.value
             for figure in figures:
                 solara.Image(figure, width="100%")
-            Prose(text)
-        Prose(f"### Plan a budget\nThe mix of programs a budget buys a year that averts the "
-              f"most violence on {population!r} (`vpsim-plan`, small: 4 seeds), and what half "
-              "and twice the money would buy.")
-        solara.SliderInt("Budget a year (USD of 2024)", value=plan_budget, min=250_000,
+            Prose(report)
+        Prose(t("plan_text", place=population))
+        solara.SliderInt(t("plan_budget"), value=plan_budget, min=250_000,
                          max=10_000_000, step=250_000)
-        solara.Button("Find the best mix", color="primary", disabled=planning.pending,
+        solara.Button(t("plan_run"), color="primary", disabled=planning.pending,
                       on_click=lambda: planning(plan_budget.value, population, seed))
         if planning.pending:
             solara.ProgressLinear(True)
-            solara.Text("searching mixes of programs (about a minute) ...")
+            solara.Text(t("plan_running"))
         elif planning.error:
-            solara.Error(f"planning failed: {planning.exception}")
+            solara.Error(t("plan_failed", error=planning.exception))
         elif planning.finished and planning.value:
-            text, frontier = planning.value
+            plan, frontier = planning.value
             solara.Image(frontier, width="100%")
-            Prose(text)
+            Prose(plan)
     return panel
 
 
@@ -330,16 +325,16 @@ class Controls:
     def model_params(self) -> dict:
         """Mesa's inputs. Reactive values let the budget follow the sliders as they move."""
         params = {
-            "population": {"type": "Select", "label": "Population profile",
+            "population": {"type": "Select", "label": t("control_population"),
                            "value": self.population, "values": list(profiles())},
-            "rng": Slider("Seed (same seed: same chance events)", 0, 0, 99, 1),
+            "rng": Slider(t("control_seed"), 0, 0, 99, 1),
         }
         for lever in levers():
-            params[lever.kind] = {"type": "Checkbox", "label": lever.label,
+            params[lever.kind] = {"type": "Checkbox", "label": text(f"kind.{lever.kind}", LANG),
                                   "value": self.switches[lever.kind]}
             if lever.unit:
                 params[f"{lever.kind}_size"] = {
-                    "type": "SliderInt", "label": SHORT_UNITS[lever.unit],
+                    "type": "SliderInt", "label": text(f"unit_short.{lever.unit_key}", LANG),
                     "value": self.sizes[lever.kind], "min": 1, "max": lever.max_size,
                     "step": 1}
         return params
@@ -352,9 +347,10 @@ CONTROLS = Controls()
 def Budget():
     settings = CONTROLS.settings()
     rows, total = budget(settings)
-    lines = [f"**Planned budget a year: {_money(total)}**", ""]
-    lines += [f"- {label}: {_money(cost)}" for label, cost in rows] or ["- no program"]
-    lines += ["", f"({settings['population']}; every place filled; Reset to run it)"]
+    lines = [t("budget_total", total=_money(total)), ""]
+    lines += ([f"- {text('kind.' + kind, LANG)}: {_money(cost)}" for kind, cost in rows]
+              or [t("budget_none")])
+    lines += ["", t("budget_note", place=settings["population"])]
     Prose("\n".join(lines))
 
 
@@ -370,20 +366,18 @@ def Page():
 
     first = solara.lab.use_task(build, dependencies=[])
     if first.error:
-        solara.Error(f"The model could not be built: {first.exception}")
+        solara.Error(t("build_failed", error=first.exception))
         return
     if not first.finished or first.value is None:
         with solara.Column(style={"padding": "2em"}):
-            Prose("## Preparing the model\nBuilding the town and running its "
-                            "burn-in; the first start after installing also compiles the "
-                            "kernels (about 10 s).")
+            Prose(t("preparing"))
             solara.ProgressLinear(True)
         return
     SolaraViz(first.value, components=components(), model_params=CONTROLS.model_params(),
-              name="vpsim: violence-prevention policy, live", play_interval=50,
+              name=t("name"), play_interval=50,
               render_interval=5)  # odd: Mesa's slider steps 1, 3, 5, ...
     with solara.Sidebar():
-        with solara.Card("Budget of the next run"):
+        with solara.Card(t("budget_card")):
             Budget()
     solara.Style(".vpsim-text table {border-collapse: collapse; font-size: 0.85em} "
                  ".vpsim-text th, .vpsim-text td {border: 1px solid #ccc; padding: 1px 6px}")

@@ -3,7 +3,6 @@
 Usage:
     python experiments/calibrate.py check [--structure selection] [--seeds 5] [overrides ...]
     python experiments/calibrate.py fit   [--structure selection] [--trials 300] [--seeds 2]
-    python experiments/calibrate.py place --profile el_salvador_2012 [--seeds 3]
 
 The targets, their tolerances and weights are `configs/calibration_targets.yaml` (the entries of
 shared/data/targets.yaml that the model reports). A structure is a `configs/structure/` file:
@@ -19,8 +18,8 @@ fitted on `city` (the same behaviour and justice at a smaller size) and checked 
 search is Optuna's TPE sampler (multivariate), called directly; it prints the best parameters
 as YAML to paste into `configs/behaviour/<structure>.yaml` and the other files they belong to.
 
-`place` fits one place effect (`population.offending_level`) to its profile's homicide rate by
-bisection on the log scale, after the behaviour.
+The places of the Americas are fitted after the behaviour, each to its own published figures,
+by `vpsim-place new NAME --from experiments/places/NAME.yaml` (sim/places.py).
 
 `check` prints every target against the mean over replicates with a 95% interval.
 The searches are scripts, not tests: they take tens of minutes. The slow tests check the fit.
@@ -265,39 +264,19 @@ def cmd_check(args) -> None:
     print(f"  loss {sum(terms.values()):.3f}")
 
 
-def cmd_place(args) -> None:
-    spec = targets()
-    (target,) = [t for t in spec["targets"] if t["profile"] == args.profile]
-    base = structure_overrides(args.structure) + [f"population={args.profile}"]
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    lo, hi = math.log(0.5), math.log(2.0)  # the allowed range of offending_level
-    for _ in range(args.rounds):
-        mid = 0.5 * (lo + hi)
-        runs = replicate(base + [f"population.offending_level={math.exp(mid):.4g}"], seeds,
-                         workers=args.workers)
-        value = float(np.mean([lookup(s, target["key"]) for s in runs]))
-        print(f"offending_level {math.exp(mid):.4g}: {target['key']} {value:.4g} "
-              f"(target {target['value']})", flush=True)
-        if value < target["value"]:
-            lo = mid
-        else:
-            hi = mid
-    print(f"population.offending_level: {math.exp(0.5 * (lo + hi)):.3g}")
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
-    for name in ("check", "fit", "place"):
+    for name in ("check", "fit"):
         p = sub.add_parser(name)
         p.add_argument("--structure", default="selection", help=", ".join(STRUCTURES))
-        p.add_argument("--seeds", type=int, default={"check": 5, "fit": 2, "place": 3}[name])
+        p.add_argument("--seeds", type=int, default={"check": 5, "fit": 2}[name])
         p.add_argument("--workers", type=int, default=2)
         if name == "check":
             p.add_argument("--profiles", nargs="*")
-        if name in ("check", "place"):  # fitting uses seeds 100 and up; the slow tests 0-4
-            p.add_argument("--first-seed", type=int, default={"check": 0, "place": 100}[name])
+        if name == "check":  # fitting uses seeds 100 and up; the slow tests 0-4
+            p.add_argument("--first-seed", type=int, default=0)
         if name == "fit":
             p.add_argument("--trials", type=int, default=300)
             p.add_argument("--study", help="an SQLite file to keep the study in (resumable)")
@@ -305,12 +284,9 @@ def main(argv=None) -> None:
             p.add_argument("--sampler-seed", type=int, default=0)
             p.add_argument("--refine", action="store_true",
                            help="CMA-ES around the best trial of --study's first search")
-        if name == "place":
-            p.add_argument("--profile", required=True)
-            p.add_argument("--rounds", type=int, default=8)
         p.add_argument("overrides", nargs="*", help="Hydra overrides for every run")
     args = ap.parse_args(argv)
-    {"check": cmd_check, "fit": cmd_fit, "place": cmd_place}[args.command](args)
+    {"check": cmd_check, "fit": cmd_fit}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -47,12 +47,16 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 HEADLINE = (
+    # rates per 100k residents (aged 10-64) unless said
     ("violent_incidents_per_100k_per_year", "violent incidents per 100k a year", "{:,.0f}"),
     ("homicides_per_100k_per_year", "homicides per 100k a year", "{:,.1f}"),
+    ("homicides_per_100k_all_ages_per_year", "  per 100k of all ages (national)", "{:,.1f}"),
     ("share_victimised_per_year", "share victimised a year", "{:.2%}"),
     ("arrests_per_100k_per_year", "arrests per 100k a year", "{:,.0f}"),
     ("prison_admissions_per_100k_per_year", "prison admissions per 100k a year", "{:,.0f}"),
     ("incarcerated_per_100k", "incarcerated per 100k", "{:,.0f}"),
+    ("incarcerated_per_100k_all_ages", "  per 100k of all ages (national)", "{:,.0f}"),
+    ("pretrial_share_of_prisoners", "  held before trial", "{:.1%}"),
     ("rearrest_within_1_year", "re-arrest within 1 year", "{:.1%}"),
     ("rearrest_within_3_years", "re-arrest within 3 years", "{:.1%}"),
     ("rearrest_within_5_years", "re-arrest within 5 years", "{:.1%}"),

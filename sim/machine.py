@@ -33,7 +33,7 @@ from .codes import WEEKS_PER_YEAR
 from .config import ConfigError, VpsimConfig
 
 BYTES_STATE = 100
-BYTES_PER_RESIDENT = 64
+BYTES_PER_RESIDENT = 72  # the resident arrays (remand ones since issue 16) and their copies
 BYTES_PER_TIE = 16
 BYTES_PER_WEEK = 3 * 1024
 HEADROOM = 256 * 2**20  # figures, pandas, the first call of a kernel at a new size

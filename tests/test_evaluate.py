@@ -330,7 +330,7 @@ def test_a_full_disk_leaves_no_evaluation_json(tmp_path, monkeypatch, capsys):
     (["cbt_youth", "--seeds", "1"], "--seeds = '1': allowed an integer >= 2"),
     (["cbt_youth", "--seeds", "five"], "--seeds = 'five': allowed an integer >= 2"),
     (["cbt_youth", "--profile", "town"], "--profile = 'town' is not a population profile: "
-                                         "allowed city"),
+                                         "allowed brazil, canada, chile, city"),
     (["cbt_youth", "behaviour.peer_contagion=9"], "behaviour.peer_contagion = 9.0 is out of "
                                                   "range"),
     (["cbt_youth", "behaviour.peer_contagoin=0.1"], "behaviour.peer_contagoin"),

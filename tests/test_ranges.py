@@ -8,8 +8,8 @@ program of a scenario holding one program of each kind. A cross-field rule may r
 the key. Otherwise the run must stay within:
 
 - at most `MAX_INCARCERATED_SHARE` of residents in prison (10%: the highest national rate on
-  record is El Salvador's, about 1.7% of all residents in 2023; the calibrated `el_salvador_2012`
-  profile runs at 2.4%);
+  record is El Salvador's, about 1.7% of all residents in 2023; the calibrated `el_salvador`
+  profile runs at its 2014 rate, 424 per 100,000 of all ages);
 - violent incidents finite and at most `MAX_VIOLENT_PER_100K` a year (25,000 per 100,000: one
   for every four residents a year, three times the calibrated El Salvador profile's 8,500);
 - homicides finite, at most `MAX_HOMICIDES_PER_100K` a year (500 per 100,000: five times the

@@ -68,6 +68,12 @@ def fields_of(template: str) -> set[str]:
     return set(re.findall(r"{(\w+)[^}]*}", template))
 
 
+def bracket(low: str, high: str, lang: str = "en") -> str:
+    """An interval of two formatted numbers: [1.5, 2.5]; where the decimal mark is a comma,
+    [1,5; 2,5]."""
+    return text("common.interval", lang, low=low, high=high)
+
+
 _FIXED = re.compile(r"^(,?)\.(\d+)f$")
 _SIGNIFICANT = re.compile(r"^\.(\d+)g$")
 _PERCENT = re.compile(r"^(,?)\.(\d+)%$")

@@ -48,7 +48,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .accounts import against, money_label, restated, wilson_interval
 from .config import CONFIG_DIR, ConfigError, _check_ranges, bounded, load, one_line, validate
-from .i18n import check_language, number, text
+from .i18n import bracket, check_language, number, text
 from .io import atomic_path, json_safe, write_parquet
 from .stats import mean_interval
 
@@ -345,9 +345,9 @@ def plan_markdown(result: dict, lang: str = "en") -> str:
               "| " + " | ".join(t(f"frontier_{c}") for c in ("budget", "cost", "averted"))
               + " |", "|---|---|---|"]
     for row in result["frontier"]:
+        low, high = (number(row[k], lang) for k in ("averted_low", "averted_high"))
         lines.append(f"| {m(row['budget_per_year'])} | {m(row['cost_per_year'])} | "
-                     f"{number(row['averted_mean'], lang)} [{number(row['averted_low'], lang)}, "
-                     f"{number(row['averted_high'], lang)}] |")
+                     f"{number(row['averted_mean'], lang)} {bracket(low, high, lang)} |")
     lines += ["", t("caveat"), ""]
     return "\n".join(lines)
 

@@ -36,7 +36,7 @@ from . import plots
 from .accounts import against, benefit_cost
 from .catalogue import CHECKED, DIRECTION, EVIDENCE
 from .config_files import CONFIG_DIR
-from .i18n import LANGUAGES, number, text
+from .i18n import LANGUAGES, bracket, number, text
 from .io import (
     DiskFullError,
     atomic_path,
@@ -282,7 +282,7 @@ def report_markdown(df: pd.DataFrame, sweep_dir: Path, figures_dir: Path | None 
     done = df[df.status == "complete"]
     failed = df[df.status != "complete"]
     counts = ", ".join(text("report.count", lang, n=int((df.status == s).sum()),
-                            status=text(f"status.{s}", lang))
+                            status=text(f"status_count.{s}", lang))
                        for s in ("failed", "damaged", "incomplete") if s != "damaged"
                        or (df.status == s).any())
     lines = [text("report.title", lang, sweep=sweep_dir), "",
@@ -348,11 +348,11 @@ def _scenario_sections(done: pd.DataFrame, repeated: bool, h: str, lang: str) ->
             m, lo, hi = mean_interval(values.tolist())
             if has_baseline and scenario != "baseline":
                 d, dlo, dhi, _ = paired_difference(done, outcome, scenario)
-                diff = (_fmt(d, lang), f"[{_fmt(dlo, lang)}, {_fmt(dhi, lang)}]")
+                diff = (_fmt(d, lang), bracket(_fmt(dlo, lang), _fmt(dhi, lang), lang))
             else:
                 diff = ("", "")
             lines.append(_row(scenario, len(values), _fmt(m, lang),
-                              f"[{_fmt(lo, lang)}, {_fmt(hi, lang)}]", *diff))
+                              bracket(_fmt(lo, lang), _fmt(hi, lang), lang), *diff))
         lines.append("")
     if has_baseline and "cost_total_marginal" in done:
         lines += [f"{h} {text('report.cost_per_averted_heading', lang)}", "",
@@ -371,8 +371,9 @@ def _scenario_sections(done: pd.DataFrame, repeated: bool, h: str, lang: str) ->
                                                  "violent_incidents_per_100k_per_year",
                                                  cost="cost_total")
             f = functools.partial(_fmt, lang=lang)
-            lines.append(_row(scenario, f(vn), f(v), f"[{f(vlo)}, {f(vhi)}]", f(hn), f(hm),
-                              f"[{f(hlo)}, {f(hhi)}]", f"{f(va)} [{f(valo)}, {f(vahi)}]"))
+            lines.append(_row(scenario, f(vn), f(v), bracket(f(vlo), f(vhi), lang), f(hn), f(hm),
+                              bracket(f(hlo), f(hhi), lang),
+                              f"{f(va)} {bracket(f(valo), f(vahi), lang)}"))
         lines.append("")
     if has_baseline and "pv_victims" in done:
         lines += benefit_cost_section(done, scenarios, h, lang)
@@ -387,13 +388,16 @@ PLACE_OUTCOMES = (  # the comparison of places: as national statistics count the
 )
 
 
+PLACE_COLUMNS = {"violent_incidents_per_100k_per_year": "column.violent_incidents"}
+
+
 def places_section(done: pd.DataFrame, places: list[str], lang: str = "en") -> list[str]:
     """One table comparing the places: each scenario's levels (mean and 95% interval) and, for
     a scenario that is not the baseline, its change in violent incidents and its net present
     value against the place's own baseline, paired by seed."""
     lines = [text("report.places_heading", lang), "", text("report.places_text", lang), "",
              *_header(lang, "column.place", "column.scenario", "column.runs",
-                      *(f"outcome.{k}" for k, _ in PLACE_OUTCOMES),
+                      *(PLACE_COLUMNS.get(k, f"outcome.{k}") for k, _ in PLACE_OUTCOMES),
                       "column.violence_vs_baseline", "column.npv_millions")]
     for place in places:
         runs = done[done.population == place]
@@ -424,7 +428,7 @@ def _interval(m: tuple, scale: float = 1.0, digits: int = 1, percent: bool = Fal
     if math.isnan(point):
         return text("common.not_available", lang)
     out = number(point, lang, spec)
-    return out + (f" [{number(lo, lang, spec)}, {number(hi, lang, spec)}]"
+    return out + (" " + bracket(number(lo, lang, spec), number(hi, lang, spec), lang)
                   if not math.isnan(lo) else "")
 
 

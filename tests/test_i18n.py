@@ -82,6 +82,7 @@ def test_plan_md_in_spanish():
     assert ("- **Terapia cognitivo-conductual para jóvenes**: 12 plazas por 10.000 residentes, "
             "1,50 millones de USD al año") in es
     assert "1.234 (intervalo del 95 %: 1.000 a 1.501)" in es
+    assert "| 1.234 [1.000; 1.500] |" in es  # an interval of decimal-comma numbers
     assert "88\u00a0%" in es
     for english in ("What to fund", "million", "per 100,000"):
         assert english not in es

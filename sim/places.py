@@ -15,15 +15,17 @@ published statistics, each with its year and source:
                                             population.lethality_level (one factor, half
                                             of its logarithm each: see `HARM_SPLIT`)
   incarcerated_per_100k_all_ages            population.clearance_level
-  pretrial_share_of_prisoners               justice.pretrial_detention
+  pretrial_share_of_prisoners               justice.pretrial_detention (beyond
+                                            PRETRIAL_CAP, justice.pretrial_median_weeks)
   firearm_share_of_homicides                population.firearm_carrying.scale
   ========================================  =============================================
 
 - `checks`: published, not fitted: shown beside the model in the fit table.
 
 `vpsim-place new NAME --from FILE` reads and checks the file, fits the place effects on the
-base profile (each round runs every seed; each effect moves by the secant of its own target on a
-log or logit scale, the others held: they interact little), writes
+base profile (each round runs every seed on common random numbers; each effect moves by the
+secant of its own target on a log scale; the effects interact, through incapacitation and
+lethality, and the next round corrects what one effect's move did to another's target), writes
 `configs/population/NAME.yaml` (every value with its source; refused if it exists, unless
 `--force`) and prints the fit table. `vpsim-place check NAME` runs a profile and prints the same
 table.
@@ -60,10 +62,9 @@ places was used): the split is illustrative, a structural choice (configs/CALIBR
 
 @dataclass(frozen=True)
 class Effect:
-    """A place effect: the config keys it sets and how it moves (scale and bounds)."""
+    """A place effect: the config keys it sets and its bounds (it moves on a log scale)."""
 
     keys: tuple[str, ...]
-    scale: str  # "log" or "logit"
     low: float
     high: float
     start: float
@@ -71,14 +72,12 @@ class Effect:
 
 EFFECTS: dict[str, Effect] = {
     "homicides_per_100k_all_ages_per_year": Effect(
-        ("population.offending_level", "population.lethality_level"), "log", 0.05, 9.0, 1.0),
-    "incarcerated_per_100k_all_ages": Effect(("population.clearance_level",), "log",
-                                             0.0002, 1.0, 0.1),
+        ("population.offending_level", "population.lethality_level"), 0.05, 9.0, 1.0),
+    "incarcerated_per_100k_all_ages": Effect(("population.clearance_level",), 0.0002, 1.0, 0.1),
     "pretrial_share_of_prisoners": Effect(
-        ("justice.pretrial_detention", "justice.pretrial_median_weeks"), "log", 0.0005, 40.0,
+        ("justice.pretrial_detention", "justice.pretrial_median_weeks"), 0.0005, 40.0,
         0.1),
-    "firearm_share_of_homicides": Effect(("population.firearm_carrying.scale",), "log",
-                                         0.02, 4.0, 1.0),
+    "firearm_share_of_homicides": Effect(("population.firearm_carrying.scale",), 0.02, 4.0, 1.0),
 }
 """Each target's place effect, in the order they are reported."""
 
@@ -265,14 +264,6 @@ class Runner:
         self.close()
 
 
-def _to(scale: str, x: float) -> float:
-    return math.log(x) if scale == "log" else math.log(x / (1 - x))
-
-
-def _from(scale: str, y: float) -> float:
-    return math.exp(y) if scale == "log" else 1 / (1 + math.exp(-y))
-
-
 def base_overrides(figures: Figures, structure: str = "selection") -> list[str]:
     return [f"population={figures.base}", f"structure={structure}", f"population.name="
             f"{figures.name}", *setting_overrides(figures)]
@@ -305,10 +296,10 @@ def fit(figures: Figures, *, seeds: Sequence[int] = (100, 101, 102), rounds: int
                              f"{e.keys[0].split('.')[-1]} {effects[t]:.4g})")
                 if not abs(value / fig.value - 1) <= fig.tolerance / 5:
                     done = False
-                if not math.isfinite(value) or value <= 0 or (e.scale == "logit" and value >= 1):
+                if not math.isfinite(value) or value <= 0:
                     history[t].append((math.nan, math.nan))
                 else:
-                    history[t].append((_to(e.scale, effects[t]), _to(e.scale, value)))
+                    history[t].append((math.log(effects[t]), math.log(value)))
             log(f"round {k + 1}: " + "; ".join(parts))
             if done or k == rounds - 1:  # the effects returned are the ones run
                 break
@@ -324,9 +315,9 @@ def fit(figures: Figures, *, seeds: Sequence[int] = (100, 101, 102), rounds: int
                     x0, y0 = history[t][-2]
                     if math.isfinite(y0) and abs(x - x0) > 0.1:
                         slopes[t] = min(2.0, max(0.5, (y - y0) / (x - x0)))
-                goal = _to(e.scale, fig.value)
+                goal = math.log(fig.value)
                 step = max(-1.5, min(1.5, (goal - y) / slopes[t]))
-                effects[t] = min(e.high, max(e.low, _from(e.scale, x + step)))
+                effects[t] = min(e.high, max(e.low, math.exp(x + step)))
     return effects, runs
 
 

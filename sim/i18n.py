@@ -68,6 +68,11 @@ def fields_of(template: str) -> set[str]:
     return set(re.findall(r"{(\w+)[^}]*}", template))
 
 
+def signed(x: float, lang: str = "en", spec: str = ",.0f") -> str:
+    """`x` with its sign always written: +12, -3."""
+    return ("+" if x >= 0 else "") + number(x, lang, spec)
+
+
 def bracket(low: str, high: str, lang: str = "en") -> str:
     """An interval of two formatted numbers: [1.5, 2.5]; where the decimal mark is a comma,
     [1,5; 2,5]."""

@@ -36,7 +36,7 @@ from . import plots
 from .accounts import against, benefit_cost
 from .catalogue import CHECKED, DIRECTION, EVIDENCE
 from .config_files import CONFIG_DIR
-from .i18n import LANGUAGES, bracket, number, text
+from .i18n import LANGUAGES, bracket, number, signed, text
 from .io import (
     DiskFullError,
     atomic_path,
@@ -192,16 +192,12 @@ def _shipped_program(kind: str) -> dict | None:
 
 def _range(low, high, lang: str = "en") -> str:
     if low is None:
-        return text("evidence.below", lang, high=_signed(high, lang, ".0%"))
+        return text("evidence.below", lang, high=signed(high, lang, ".0%"))
     if abs(low) < 1:
-        return text("evidence.range", lang, low=_signed(low, lang, ".0%"),
-                    high=_signed(high, lang, ".0%"))
-    return text("evidence.range", lang, low=_signed(low, lang, ",.2f"),
-                high=_signed(high, lang, ",.2f"))
-
-
-def _signed(x: float, lang: str, spec: str) -> str:
-    return ("+" if x >= 0 else "") + number(x, lang, spec)
+        return text("evidence.range", lang, low=signed(low, lang, ".0%"),
+                    high=signed(high, lang, ".0%"))
+    return text("evidence.range", lang, low=signed(low, lang, ",.2f"),
+                high=signed(high, lang, ",.2f"))
 
 
 def evidence_of(kind: str, program: dict, lang: str = "en") -> str:

@@ -44,7 +44,7 @@ from sim.app.classroom import (  # noqa: E402
     scenario_names,
 )
 from sim.codes import HOMICIDES, VIOLENT_OFFENCES  # noqa: E402
-from sim.i18n import check_language, number, text  # noqa: E402
+from sim.i18n import check_language, number, signed, text  # noqa: E402
 from sim.outcomes import summary  # noqa: E402
 from sim.report import report_markdown, run_comparison  # noqa: E402
 
@@ -144,10 +144,6 @@ def _money(x: float | None) -> str:
     return text("common.not_available", LANG) if x is None else t("money", amount=n(x))
 
 
-def _signed(x: float) -> str:
-    return ("+" if x >= 0 else "") + n(x)
-
-
 def RunStatus(model: ClassroomModel):
     weeks = model.weeks_since_start
     pop = model.config.population
@@ -164,11 +160,11 @@ def RunStatus(model: ClassroomModel):
     h = [m.history[m.burn_in_weeks:m.week].astype(np.int64) for m in (model, model.baseline)]
     for key, stat in (("violent_incidents", VIOLENT_OFFENCES), ("homicides", HOMICIDES)):
         a, b = (int(x[:, stat].sum()) for x in h)
-        lines.append(f"| {t('row_' + key)} | {n(a)} | {n(b)} | {_signed(a - b)} |")
+        lines.append(f"| {t('row_' + key)} | {n(a)} | {n(b)} | {signed(a - b, LANG)} |")
     for key in ("cost_programs", "cost_incarceration_marginal", "cost_incarceration",
                 "cost_total_marginal", "pv_victims", "pv_justice"):
         a, b = policy[key], base[key]
-        lines.append(f"| {t('row_' + key)} | {_money(a)} | {_money(b)} | {_signed(a - b)} |")
+        lines.append(f"| {t('row_' + key)} | {_money(a)} | {_money(b)} | {signed(a - b, LANG)} |")
     npv = against(policy, base)["net_present_value"]
     lines += ["", t("npv_so_far", npv=_money(npv), money=policy["money"])]
     return Prose("\n".join(lines))
